@@ -1,0 +1,336 @@
+"""Check stage: is the symbolic derivative right? Compare independent opinions of it.
+
+For every question, the symbolic derivative compiled to each backend is compared with
+finite differences of the compiled function (float64 numpy), with the backend's own
+autograd where it has one, with the numpy compilation (a translation bug shows up),
+and with the teacher's reference answer. A disagreement is a failed Comparison in
+the result, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradcheck import finite_diff
+from gradcheck.backends import Backend, get_backend, resolve_backends
+from gradcheck.backends.numpy_backend import NumpyBackend
+from gradcheck.derivation import Target, derive, expand
+from gradcheck.errors import ProblemError
+from gradcheck.parsing import parse_expression, parse_number
+from gradcheck.points import SetAside, draw, given, label, rng_for
+from gradcheck.problem import Problem
+from gradcheck.tape import Tape, build_tape
+from gradcheck.tolerances import Tolerance, tolerance_for
+
+DEFAULT_POINTS = 20
+DEFAULT_SEED = 0
+MAX_UNDEFINED = 0.2  # more undefined random points than this means the domain is wrong
+KINK_RTOL = 1e-4
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two opinions of the same values at the same points, and how far apart they are."""
+
+    what: str
+    got_by: str
+    expected_by: str
+    variable: str
+    points: int
+    failures: int
+    worst_error: float
+    worst_point: tuple[tuple[str, float], ...]
+    got: float
+    expected: float
+    tolerance: Tolerance
+    method: str | None = None
+    step: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.failures == 0
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """Everything checked about one question on one backend."""
+
+    problem: str
+    question: str
+    label: str
+    backend: str
+    dtype: str
+    points: int
+    value: float | None
+    comparisons: tuple[Comparison, ...]
+    set_aside: tuple[SetAside, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.comparisons)
+
+    @property
+    def verdict(self) -> str:
+        return "pass" if self.passed else "fail"
+
+    @property
+    def worst_error(self) -> float:
+        return max((c.worst_error for c in self.comparisons), default=0.0)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The results of one run, with everything needed to reproduce it."""
+
+    seed: int
+    points: int
+    dtype: str
+    backends: tuple[str, ...]
+    results: tuple[QuestionResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+def check(problems: Sequence[Problem], *, backends: Sequence[str] = ("numpy",),
+          points: int = DEFAULT_POINTS, seed: int = DEFAULT_SEED,
+          dtype: str = "float64") -> CheckReport:
+    """Check every question of every problem on every backend.
+
+    Args:
+        problems: loaded problems (see ``load_bank``).
+        backends: backend names; ``auto`` means every backend available here.
+        points: random points per question, besides the given point.
+        seed: the only source of randomness; recorded in the report.
+        dtype: ``float64`` or ``float32`` for the backends' evaluation.
+
+    Raises:
+        ProblemError: a problem cannot be checked (undefined at its given point or on
+            most of its domain, or a function no backend compiles).
+        BackendUnavailableError: a backend cannot run here.
+    """
+    if points < 1:
+        raise ValueError(f"points must be at least 1, not {points}")
+    names = resolve_backends(backends)
+    built = [get_backend(name, dtype) for name in names]
+    results = [r for p in problems for r in check_problem(p, built, points=points, seed=seed)]
+    return CheckReport(seed=seed, points=points, dtype=dtype, backends=tuple(names),
+                       results=tuple(results))
+
+
+def check_problem(problem: Problem, backends: Sequence[Backend], *, points: int = DEFAULT_POINTS,
+                  seed: int = DEFAULT_SEED) -> list[QuestionResult]:
+    """Check one problem's questions; results in question order, then backend order."""
+    derivation = derive(problem)
+    results = []
+    for target in derivation.targets:
+        results.extend(check_target(problem, target, backends, points=points, seed=seed))
+    return results
+
+
+@dataclass(frozen=True)
+class _Sample:
+    points: np.ndarray
+    given_used: bool
+    set_aside: tuple[SetAside, ...]
+
+
+def check_target(problem: Problem, target: Target, backends: Sequence[Backend], *,
+                 points: int, seed: int) -> list[QuestionResult]:
+    """Check one question on each backend, all at the same points."""
+    reference = NumpyBackend()
+    tape = _tape(problem, target, [target.function, target.first, target.derivative])
+    sample = sample_points(problem, target, tape, points, seed)
+    pts = sample.points
+    fds = _finite_differences(problem, target, pts)
+    ref_values = reference.evaluate(tape, pts)
+    answer = _reference_answer(problem, target)
+    value = float(ref_values[2][0]) if sample.given_used else None
+    results = []
+    for backend in backends:
+        tol = tolerance_for(backend.dtype, target.question.tolerance or problem.tolerance)
+        values = backend.evaluate(tape, pts)
+        comps = [_compare(what, f"symbolic ({backend.name})", f"finite differences ({fd.method})",
+                          values[row], fd.values, target, pts, tol, fd)
+                 for what, row, fd in fds]
+        comps += _autograd(problem, target, backend, pts, values[2], tol)
+        if backend.name != reference.name or backend.dtype != reference.dtype:
+            comps += [_compare(f"{part} vs numpy", f"{backend.name}", "numpy float64",
+                               values[row], ref_values[row], target, pts, tol)
+                      for part, row in (("function", 0), ("derivative", 2))]
+        if answer is not None:
+            comps.append(_answer_comparison(target, answer, backend, pts, values[2], tol,
+                                            sample.given_used))
+        results.append(QuestionResult(
+            problem=problem.id, question=target.question.id, label=target.question.label,
+            backend=backend.name, dtype=backend.dtype, points=len(pts), value=value,
+            comparisons=tuple(comps), set_aside=sample.set_aside))
+    return results
+
+
+def _tape(problem: Problem, target: Target, exprs: Sequence[object]) -> Tape:
+    try:
+        return build_tape(exprs, target.symbols)
+    except ValueError as exc:
+        raise ProblemError(problem.path, f"questions.{target.question.id}", str(exc)) from exc
+
+
+def complete(target: Target, problem: Problem, symbol_points: np.ndarray) -> np.ndarray:
+    """Add the forward value of each cut stage to points over the symbols."""
+    if not target.cut:
+        return symbol_points
+    symbols = target.symbols[: len(problem.symbols)]
+    cut_tape = build_tape([expr for _, expr in target.cut], symbols)
+    extra = NumpyBackend().evaluate(cut_tape, symbol_points)
+    return np.column_stack([symbol_points, *extra])
+
+
+def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: int) -> _Sample:
+    """The given point (when it has one and is usable) then ``n`` random points in the domains.
+
+    Points where the function or its derivative is not finite, or where one-sided
+    differences disagree (a kink), are set aside and replaced.
+
+    Raises:
+        ProblemError: undefined at the given point, or on too much of the domain.
+    """
+    rng = rng_for(seed, problem.id, target.question.id)
+    start = given(problem)
+    candidates = draw(problem, 4 * n, rng)
+    has_given = start is not None
+    if start is not None:
+        candidates = np.vstack([start, candidates])
+    pts = complete(target, problem, candidates)
+    values = NumpyBackend().evaluate(tape, pts)
+    defined = np.all(np.isfinite(values), axis=0)
+    kink = _kinks(problem, target, pts, defined)
+    where = f"questions.{target.question.id}"
+    if has_given and not defined[0]:
+        raise ProblemError(problem.path, where,
+                           f"{target.question.label} is undefined at the symbols' values",
+                           "change the values or the question")
+    random_defined = defined[int(has_given):]
+    if np.mean(~random_defined) > MAX_UNDEFINED:
+        bad = pts[int(has_given):][~random_defined][0]
+        raise ProblemError(
+            problem.path, _domain_keys(problem, target),
+            f"{target.question.label} is undefined at {np.mean(~random_defined):.0%} of random "
+            f"points in the domains (e.g. {_fmt(label(target.variables, bad))})",
+            "choose domains where the function and its derivative are defined")
+    usable = defined & ~kink
+    set_aside = [SetAside(label(target.variables, row), "undefined" if not ok else
+                          "non-differentiable", given=bool(has_given and i == 0))
+                 for i, (row, ok) in enumerate(zip(pts, defined, strict=True)) if not usable[i]]
+    keep = np.flatnonzero(usable)
+    given_used = bool(has_given and usable[0])
+    random_keep = keep[keep >= int(has_given)][:n]
+    chosen = np.concatenate([[0] if given_used else [], random_keep]).astype(int)
+    # Report only set-aside points up to the last one drawn, so the list does not depend on spares.
+    last = chosen.max(initial=0)
+    relevant = tuple(s for i, s in zip(np.flatnonzero(~usable), set_aside, strict=True) if i <= last)
+    return _Sample(points=pts[chosen], given_used=given_used, set_aside=relevant)
+
+
+def _kinks(problem: Problem, target: Target, pts: np.ndarray, defined: np.ndarray) -> np.ndarray:
+    kink = np.zeros(len(pts), dtype=bool)
+    exprs = [target.function] if len(target.wrt_index) == 1 else [target.function, target.first]
+    for expr, var in zip(exprs, target.wrt_index, strict=False):
+        tape = _tape(problem, target, [expr])
+        if tape.analytic:
+            continue
+        f = _scalar(tape)
+        kink |= defined & finite_diff.one_sided_disagree(f, pts, var, rtol=KINK_RTOL)
+    return kink
+
+
+def _scalar(tape: Tape) -> finite_diff.Fn:
+    backend = NumpyBackend()
+    return lambda p: backend.evaluate(tape, p)[0]
+
+
+def _finite_differences(problem: Problem, target: Target,
+                        pts: np.ndarray) -> list[tuple[str, int, finite_diff.Derivative]]:
+    """(what, output row, estimate): the derivative asked, and for order 2 also the first."""
+    first_var = target.wrt_index[0]
+    f_tape = _tape(problem, target, [target.function])
+    first = _fd(f_tape, pts, first_var)
+    if len(target.wrt_index) == 1:
+        return [("symbolic vs finite differences", 2, first)]
+    d_tape = _tape(problem, target, [target.first])
+    second = _fd(d_tape, pts, target.wrt_index[1])
+    return [("first derivative vs finite differences", 1, first),
+            ("symbolic vs finite differences of the first derivative", 2, second)]
+
+
+def _fd(tape: Tape, pts: np.ndarray, var: int) -> finite_diff.Derivative:
+    method = finite_diff.complex_step if tape.analytic else finite_diff.richardson
+    return method(_scalar(tape), pts, var)
+
+
+def _autograd(problem: Problem, target: Target, backend: Backend, pts: np.ndarray,
+              symbolic: np.ndarray, tol: Tolerance) -> list[Comparison]:
+    f_tape = _tape(problem, target, [target.function])
+    grads = backend.autograd(f_tape, pts, 0, target.wrt_index)
+    if grads is None:
+        return []
+    return [_compare("autograd vs symbolic", f"autograd ({backend.name})",
+                     f"symbolic ({backend.name})", grads, symbolic, target, pts, tol)]
+
+
+def _reference_answer(problem: Problem, target: Target) -> object | None:
+    question = target.question
+    if question.answer is None:
+        return None
+    if question.kind == "value":
+        return float(parse_number(question.answer))
+    expr = parse_expression(question.answer, problem.names())
+    return _tape(problem, target, [expand(problem, expr, keep=[n for n, _ in target.cut])])
+
+
+def _answer_comparison(target: Target, answer: object, backend: Backend, pts: np.ndarray,
+                       symbolic: np.ndarray, tol: Tolerance, given_used: bool) -> Comparison:
+    if isinstance(answer, Tape):
+        got = backend.evaluate(answer, pts)[0]
+        return _compare("reference answer vs symbolic", "reference answer",
+                        f"symbolic ({backend.name})", got, symbolic, target, pts, tol)
+    if not given_used:
+        # The given point is a kink: a value there is not a derivative, so nothing can agree.
+        nan = np.array([np.nan])
+        return _compare("reference value vs symbolic", "reference value",
+                        "symbolic at the given point", nan, nan, target, pts[:1], tol)
+    return _compare("reference value vs symbolic", "reference value",
+                    "symbolic at the given point", np.array([answer]), symbolic[:1],
+                    target, pts[:1], tol)
+
+
+def _compare(what: str, got_by: str, expected_by: str, got: np.ndarray, expected: np.ndarray,
+             target: Target, pts: np.ndarray, tol: Tolerance,
+             fd: finite_diff.Derivative | None = None) -> Comparison:
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        error = tol.error(got, expected)
+    # A NaN on either side where the other is a number is a disagreement, not a pass.
+    error = np.where(np.isnan(error), np.inf, error)
+    worst = int(np.argmax(error))
+    return Comparison(
+        what=what, got_by=got_by, expected_by=expected_by,
+        variable=" ".join(target.question.wrt), points=len(got),
+        failures=int(np.count_nonzero(error > tol.rtol)),
+        worst_error=float(error[worst]), worst_point=label(target.variables, pts[worst]),
+        got=float(got[worst]), expected=float(expected[worst]), tolerance=tol,
+        method=fd.method if fd else None, step=float(fd.steps[worst]) if fd else None)
+
+
+def _domain_keys(problem: Problem, target: Target) -> str:
+    used = sorted({s.name for s in target.function.free_symbols} & set(problem.symbol_names),
+                  key=problem.symbol_names.index)
+    return ", ".join(f"symbols.{n}.domain" for n in used) or "symbols"
+
+
+def _fmt(point: tuple[tuple[str, float], ...]) -> str:
+    return ", ".join(f"{n}={v:.4g}" for n, v in point)

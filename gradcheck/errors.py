@@ -1,0 +1,83 @@
+"""One exception root, and the exit code each error stands for.
+
+A wrong gradient is never an exception: it is a failed result. Exceptions mean
+"could not check": a bad problem file, an unreadable answer, an unsupported
+function, a backend that is not installed.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes shared by every command."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    BAD_PROBLEM = 3
+
+
+class GradcheckError(Exception):
+    """Root of every error gradcheck raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class UsageError(GradcheckError, ValueError):
+    """The command line or an API call asked for something that cannot be done."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ProblemError(GradcheckError, ValueError):
+    """A problem file is wrong: names the file, the key, and what to do."""
+
+    exit_code = ExitCode.BAD_PROBLEM
+
+    def __init__(self, path: str, key: str, message: str, hint: str = "") -> None:
+        self.path = path
+        self.key = key
+        self.message = message
+        self.hint = hint
+        text = f"{path}: {key}: {message}" if key else f"{path}: {message}"
+        if hint:
+            text += f" ({hint})"
+        super().__init__(text)
+
+
+class ExpressionError(GradcheckError, ValueError):
+    """Text could not be read as an expression.
+
+    ``position`` is the 0-based character offset of the problem, or None.
+    ``limit`` names the limit that was exceeded, when one was.
+    """
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str, position: int | None = None, limit: str | None = None):
+        self.message = message
+        self.position = position
+        self.limit = limit
+        super().__init__(message)
+
+
+class UnsupportedFunctionError(GradcheckError, ValueError):
+    """A backend has no translation for a SymPy function: never a silent fallback."""
+
+    exit_code = ExitCode.BAD_PROBLEM
+
+    def __init__(self, backend: str, function: str, where: str = "") -> None:
+        self.backend = backend
+        self.function = function
+        self.where = where
+        text = f"backend {backend!r} cannot compile {function}"
+        if where:
+            text += f" (in {where})"
+        text += "; rewrite the expression with supported functions or choose another backend"
+        super().__init__(text)
+
+
+class BackendUnavailableError(UsageError):
+    """A backend was asked for but cannot run here (torch missing, no CUDA device)."""

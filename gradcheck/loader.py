@@ -1,0 +1,357 @@
+"""Read problem files (TOML) into validated, frozen Problems.
+
+Only this module reads problem files. Expressions are read by gradcheck's own
+whitelist parser (never eval or sympify); every error names the file, the key
+and what to do.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from gradcheck.errors import ExpressionError, ProblemError
+from gradcheck.parsing import FUNCTIONS, parse_expression, parse_number
+from gradcheck.problem import (
+    DEFAULT_DOMAIN,
+    DIAGNOSES,
+    AnswerTest,
+    Problem,
+    Question,
+    Stage,
+    SymbolSpec,
+    sym,
+)
+from gradcheck.tolerances import Tolerance
+
+TOP_KEYS = {"id", "title", "source", "statement", "symbols", "graph", "questions", "tolerance"}
+SYMBOL_KEYS = {"value", "domain", "description", "shape"}
+QUESTION_KEYS = {"id", "of", "wrt", "kind", "order", "answer", "prompt", "tolerance", "accept",
+                 "reject"}
+TEST_KEYS = {"answer", "diagnosis"}
+TOLERANCE_KEYS = {"rtol", "atol", "reason"}
+RESERVED = {"e", "E", "pi", "I", "oo", "nan", "zoo", "S", "N", "O", "Q", "True", "False", "None"}
+NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+
+
+class _File:
+    """The path being read, so every error can name it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def error(self, key: str, message: str, hint: str = "") -> ProblemError:
+        return ProblemError(self.path, key, message, hint)
+
+    def check_keys(self, table: Mapping[str, Any], allowed: set[str], key: str) -> None:
+        for name in table:
+            if name not in allowed:
+                where = f"{key}.{name}" if key else name
+                raise self.error(where, "unknown key", "known keys here are " + ", ".join(sorted(allowed)))
+
+    def string(self, table: Mapping[str, Any], name: str, key: str, *, required: bool = False) -> str:
+        value = table.get(name)
+        if value is None:
+            if required:
+                raise self.error(key, "is required", f"add {name} = \"...\"")
+            return ""
+        if not isinstance(value, str):
+            raise self.error(key, f"must be a string, not {type(value).__name__}")
+        return value
+
+    def number(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(key, f"must be a number, not {value!r}")
+        if not math.isfinite(value):
+            raise self.error(key, f"must be finite, not {value!r}")
+        return float(value)
+
+
+def load_problem(path: str | Path) -> Problem:
+    """Read and validate one problem file.
+
+    Raises:
+        ProblemError: naming the file, the key and what to do.
+    """
+    path = Path(path)
+    file = _File(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise file.error("", f"cannot be read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise file.error("", "is not UTF-8 text", "save the file as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise file.error("", f"is not valid TOML: {exc}", "fix the TOML syntax there") from exc
+    return _problem(file, data, path.stem)
+
+
+def load_bank(paths: Iterable[str | Path]) -> tuple[Problem, ...]:
+    """Read every ``*.toml`` under the given files and folders, in sorted order.
+
+    Raises:
+        ProblemError: on the first bad file, or when two files share a problem id.
+    """
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for file in _toml_files(paths):
+        problem = load_problem(file)
+        if problem.id in seen:
+            raise ProblemError(str(file), "id", f"duplicate problem id {problem.id!r}",
+                               f"{seen[problem.id]} has the same id; rename one file")
+        seen[problem.id] = str(file)
+        problems.append(problem)
+    return tuple(problems)
+
+
+def _toml_files(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(path.rglob("*.toml"))
+            if not found:
+                raise ProblemError(str(path), "", "holds no *.toml problem files")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ProblemError(str(path), "", "no such file or folder")
+    return files
+
+
+def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
+    file.check_keys(data, TOP_KEYS, "")
+    pid = file.string(data, "id", "id", required=True)
+    if pid != stem:
+        raise file.error("id", f"is {pid!r} but the file is named {stem!r}.toml",
+                         "make the id equal the file name without .toml")
+    if not ID_RE.match(pid):
+        raise file.error("id", f"{pid!r} is not a valid id", "use letters, digits, - _ and .")
+    symbols = _symbols(file, data.get("symbols"))
+    stages = _stages(file, data.get("graph", {}), symbols)
+    names = {n: sym(n) for n in (*(s.name for s in symbols), *(s.name for s in stages))}
+    questions = _questions(file, data.get("questions"), names, {s.name for s in stages})
+    tolerance = _tolerance(file, data["tolerance"], "tolerance") if "tolerance" in data else None
+    return Problem(
+        id=pid,
+        title=file.string(data, "title", "title"),
+        path=file.path,
+        symbols=symbols,
+        stages=stages,
+        questions=questions,
+        source=file.string(data, "source", "source"),
+        statement=file.string(data, "statement", "statement"),
+        tolerance=tolerance,
+    )
+
+
+def _check_name(file: _File, name: str, key: str) -> None:
+    if not NAME_RE.match(name) or "__" in name or keyword.iskeyword(name):
+        raise file.error(key, f"{name!r} is not a usable name",
+                         "use a letter followed by letters, digits or single underscores")
+    if name in RESERVED or name in FUNCTIONS:
+        raise file.error(key, f"{name!r} is the name of a function or constant",
+                         "choose another name")
+
+
+def _symbols(file: _File, table: Any) -> tuple[SymbolSpec, ...]:
+    if not isinstance(table, dict) or not table:
+        raise file.error("symbols", "is required: at least one [symbols.NAME] table",
+                         "add e.g. [symbols.x] with value = 1.0")
+    specs = []
+    for name, spec in table.items():
+        key = f"symbols.{name}"
+        _check_name(file, name, key)
+        if not isinstance(spec, dict):
+            raise file.error(key, "must be a table", f"write [symbols.{name}] with value = ...")
+        file.check_keys(spec, SYMBOL_KEYS, key)
+        if spec.get("shape") not in (None, [], 1, [1]):
+            raise file.error(f"{key}.shape", "vectors and matrices are not supported yet",
+                             "declare scalar symbols, one per component")
+        value = file.number(spec["value"], f"{key}.value") if "value" in spec else None
+        specs.append(SymbolSpec(name=name, value=value, domain=_domain(file, spec, key),
+                                description=file.string(spec, "description", f"{key}.description")))
+    return tuple(specs)
+
+
+def _domain(file: _File, spec: Mapping[str, Any], key: str) -> tuple[float, float]:
+    if "domain" not in spec:
+        return DEFAULT_DOMAIN
+    raw = spec["domain"]
+    if not isinstance(raw, list) or len(raw) != 2:
+        raise file.error(f"{key}.domain", f"must be [low, high], not {raw!r}")
+    low, high = (file.number(v, f"{key}.domain") for v in raw)
+    if not low < high:
+        raise file.error(f"{key}.domain", f"low {low} is not below high {high}",
+                         "write [low, high] with low < high")
+    return (low, high)
+
+
+def _parse(file: _File, text: Any, names: Mapping[str, sympy.Expr], key: str) -> sympy.Expr:
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise file.error(key, f"must be an expression in a string, not {text!r}")
+    try:
+        return parse_expression(str(text), names)
+    except ExpressionError as exc:
+        raise file.error(key, f"cannot read {text!r}: {exc.message}",
+                         "write a SymPy expression over the problem's symbols and stages") from exc
+
+
+def _stages(file: _File, table: Any, symbols: tuple[SymbolSpec, ...]) -> tuple[Stage, ...]:
+    if not isinstance(table, dict):
+        raise file.error("graph", "must be a table of stage = \"expression\"")
+    symbol_names = {s.name for s in symbols}
+    later = {name: sym(name) for name in table}
+    stages: list[Stage] = []
+    names: dict[str, sympy.Expr] = {n: sym(n) for n in symbol_names}
+    for name, text in table.items():
+        key = f"graph.{name}"
+        _check_name(file, name, key)
+        if name in symbol_names:
+            raise file.error(key, f"{name!r} is both a symbol and a stage", "rename the stage")
+        try:
+            expr = _parse(file, text, names, key)
+        except ProblemError:
+            _used_too_early(file, text, name, names, later, key)
+            raise
+        stages.append(Stage(name=name, expr=expr, text=str(text)))
+        names[name] = sym(name)
+    return tuple(stages)
+
+
+def _used_too_early(file: _File, text: Any, name: str, names: Mapping[str, sympy.Expr],
+                    later: Mapping[str, sympy.Expr], key: str) -> None:
+    """Raise a clearer error when a stage refers to itself or to a stage defined below it."""
+    try:
+        expr = parse_expression(str(text), {**later, **names})
+    except ExpressionError:
+        return
+    too_early = sorted(s.name for s in expr.free_symbols if s.name not in names)
+    which = "itself" if too_early == [name] else f"stage {too_early[0]!r}"
+    raise file.error(key, f"uses {which} before it is defined",
+                     "stages may use only symbols and the stages above them")
+
+
+def _questions(file: _File, items: Any, names: Mapping[str, sympy.Expr],
+               stage_names: set[str]) -> tuple[Question, ...]:
+    if not isinstance(items, list) or not items:
+        raise file.error("questions", "is required: at least one [[questions]] table",
+                         'add [[questions]] with id, of and wrt')
+    questions: list[Question] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        key = f"questions[{index}]"
+        if not isinstance(item, dict):
+            raise file.error(key, "must be a table", "write [[questions]]")
+        qid = file.string(item, "id", f"{key}.id", required=True)
+        key = f"questions.{qid}"
+        if not ID_RE.match(qid):
+            raise file.error(f"{key}.id", f"{qid!r} is not a valid id", "use letters, digits, - _ and .")
+        if qid in seen:
+            raise file.error(f"{key}.id", f"duplicate question id {qid!r}", "give each question its own id")
+        seen.add(qid)
+        file.check_keys(item, QUESTION_KEYS, key)
+        questions.append(_question(file, item, qid, key, names, stage_names))
+    return tuple(questions)
+
+
+def _question(file: _File, item: Mapping[str, Any], qid: str, key: str,
+              names: Mapping[str, sympy.Expr], stage_names: set[str]) -> Question:
+    of = file.string(item, "of", f"{key}.of", required=True)
+    of_expr = _parse(file, of, names, f"{key}.of")
+    wrt = _wrt(file, item, key, names)
+    kind = item.get("kind", "expression")
+    if kind not in ("expression", "value"):
+        raise file.error(f"{key}.kind", f"is {kind!r}", 'use "expression" or "value"')
+    answer = item.get("answer")
+    if answer is not None:
+        answer = _reference(file, answer, kind, names, f"{key}.answer")
+    tolerance = _tolerance(file, item["tolerance"], f"{key}.tolerance") if "tolerance" in item else None
+    return Question(id=qid, of=of, of_expr=of_expr, wrt=wrt, kind=kind, answer=answer,
+                    prompt=file.string(item, "prompt", f"{key}.prompt"), tolerance=tolerance,
+                    tests=_answer_tests(file, item, key))
+
+
+def _wrt(file: _File, item: Mapping[str, Any], key: str,
+         names: Mapping[str, sympy.Expr]) -> tuple[str, ...]:
+    raw = item.get("wrt")
+    if raw is None:
+        raise file.error(f"{key}.wrt", "is required", 'name the symbol, e.g. wrt = "w"')
+    wrt = (raw,) if isinstance(raw, str) else raw
+    if not isinstance(wrt, list | tuple) or not wrt or not all(isinstance(w, str) for w in wrt):
+        raise file.error(f"{key}.wrt", f"must be a name or a list of names, not {raw!r}")
+    order = item.get("order", len(wrt))
+    if isinstance(order, bool) or order not in (1, 2):
+        raise file.error(f"{key}.order", f"is {order!r}", "gradcheck asks first (1) or second (2) derivatives")
+    if len(wrt) == 1 and order == 2:
+        wrt = [wrt[0], wrt[0]]
+    if len(wrt) != order:
+        raise file.error(f"{key}.order", f"is {order} but wrt names {len(wrt)} variables",
+                         "give one name per derivative")
+    for name in wrt:
+        if name not in names:
+            raise file.error(f"{key}.wrt", f"unknown name {name!r}",
+                             "the names here are " + ", ".join(sorted(names)))
+    return tuple(wrt)
+
+
+def _reference(file: _File, answer: Any, kind: str, names: Mapping[str, sympy.Expr],
+               key: str) -> str:
+    if kind == "value":
+        if isinstance(answer, bool) or not isinstance(answer, str | int | float):
+            raise file.error(key, f"must be a number, not {answer!r}")
+        try:
+            parse_number(str(answer))
+        except ExpressionError as exc:
+            raise file.error(key, f"cannot read {answer!r} as a number: {exc.message}",
+                             'write a number such as -2 or "-4/2"') from exc
+        return str(answer)
+    _parse(file, answer, names, key)
+    return str(answer)
+
+
+def _answer_tests(file: _File, item: Mapping[str, Any], key: str) -> tuple[AnswerTest, ...]:
+    tests: list[AnswerTest] = []
+    for expect in ("accept", "reject"):
+        entries = item.get(expect, [])
+        if not isinstance(entries, list):
+            raise file.error(f"{key}.{expect}", "must be a list of tables",
+                             f"write [[questions.{expect}]] with answer = \"...\"")
+        for index, entry in enumerate(entries):
+            where = f"{key}.{expect}[{index}]"
+            if not isinstance(entry, dict):
+                raise file.error(where, "must be a table", f"write [[questions.{expect}]]")
+            file.check_keys(entry, TEST_KEYS, where)
+            answer = entry.get("answer")
+            if isinstance(answer, bool) or not isinstance(answer, str | int | float):
+                raise file.error(f"{where}.answer", "is required: a string or a number")
+            diagnosis = entry.get("diagnosis")
+            if diagnosis is not None and (expect == "accept" or diagnosis not in DIAGNOSES):
+                hint = ("only a rejected answer carries a diagnosis" if expect == "accept"
+                        else "known diagnoses are " + ", ".join(DIAGNOSES))
+                raise file.error(f"{where}.diagnosis", f"{diagnosis!r} is not allowed here", hint)
+            tests.append(AnswerTest(answer=str(answer), expect=expect, diagnosis=diagnosis))
+    return tuple(tests)
+
+
+def _tolerance(file: _File, table: Any, key: str) -> Tolerance:
+    if not isinstance(table, dict):
+        raise file.error(key, "must be a table with rtol, atol and reason")
+    file.check_keys(table, TOLERANCE_KEYS, key)
+    reason = file.string(table, "reason", f"{key}.reason")
+    if not reason:
+        raise file.error(f"{key}.reason", "is required", "say why the default tolerance does not fit")
+    rtol = file.number(table.get("rtol", 1e-6), f"{key}.rtol")
+    atol = file.number(table.get("atol", 1e-9), f"{key}.atol")
+    if rtol <= 0 or atol <= 0:
+        raise file.error(key, "rtol and atol must be positive")
+    return Tolerance(rtol=rtol, atol=atol, reason=reason)
