@@ -1,0 +1,68 @@
+"""Grading results: what was answered, the verdict, why, and the evidence.
+
+Shared by the single-answer grader, the batch grader, every grade report and the
+pytest plugin's answer tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+VerdictName = Literal["pass", "fail", "invalid", "error"]
+VERDICTS: tuple[VerdictName, ...] = ("pass", "fail", "invalid", "error")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The answer and the truth at one point (for an expression) or the given point (a value)."""
+
+    point: tuple[tuple[str, float], ...]
+    expected: float
+    got: float
+    error: float
+    agrees: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {"point": dict(self.point), "expected": self.expected, "got": self.got,
+                "error": self.error, "agrees": self.agrees}
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """One graded answer.
+
+    verdict: ``pass``; ``fail`` (read, but wrong); ``invalid`` (cannot be read, or over
+    a limit); ``error`` (cannot be graded: unknown problem or question, a timeout
+    inside gradcheck).
+    diagnosis: for a fail, one of problem.DIAGNOSES when a known mistake explains it.
+    feedback: one or two sentences for the student.
+    understood_as: the answer as gradcheck read it (SymPy text), when it could be read.
+    """
+
+    problem: str
+    question: str
+    answer: str
+    verdict: VerdictName
+    feedback: str
+    diagnosis: str | None = None
+    understood_as: str | None = None
+    expected: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+    student: str | None = None
+    row: int | None = None
+    seed: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "pass"
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain data in a fixed key order (for JSON)."""
+        return {
+            "row": self.row, "student": self.student, "problem": self.problem,
+            "question": self.question, "answer": self.answer, "verdict": self.verdict,
+            "diagnosis": self.diagnosis, "feedback": self.feedback,
+            "understood_as": self.understood_as, "expected": self.expected,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
