@@ -268,7 +268,17 @@ def _finite_differences(problem: Problem, target: Target,
 
 def _fd(tape: Tape, pts: np.ndarray, var: int) -> finite_diff.Derivative:
     method = finite_diff.complex_step if tape.analytic else finite_diff.richardson
-    return method(_scalar(tape), pts, var)
+    result = method(_scalar(tape), pts, var)
+    gaps = np.isnan(result.values)
+    if not gaps.any():
+        return result
+    # Richardson's wide stencil can leave the domain near its edge: central differences
+    # with a small step still fit there. The method name records the mix.
+    near = finite_diff.central(_scalar(tape), pts[gaps], var)
+    values, steps, error = result.values.copy(), result.steps.copy(), result.error.copy()
+    values[gaps], steps[gaps], error[gaps] = near.values, near.steps, near.error
+    return finite_diff.Derivative(values=values, error=error, steps=steps,
+                                  method=f"{result.method}, central near a domain edge")
 
 
 def _autograd(problem: Problem, target: Target, backend: Backend, pts: np.ndarray,
