@@ -141,6 +141,7 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
     names = {n: sym(n) for n in (*(s.name for s in symbols), *(s.name for s in stages))}
     questions = _questions(file, data.get("questions"), names, {s.name for s in stages})
     tolerance = _tolerance(file, data["tolerance"], "tolerance") if "tolerance" in data else None
+    _check_values(file, symbols, questions)
     return Problem(
         id=pid,
         title=file.string(data, "title", "title"),
@@ -152,6 +153,18 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
         statement=file.string(data, "statement", "statement"),
         tolerance=tolerance,
     )
+
+
+def _check_values(file: _File, symbols: tuple[SymbolSpec, ...],
+                  questions: tuple[Question, ...]) -> None:
+    """A value question is asked at the symbols' values, so every symbol needs one."""
+    missing = [s.name for s in symbols if s.value is None]
+    for question in questions:
+        if question.kind == "value" and missing:
+            raise file.error(f"questions.{question.id}.kind",
+                             "a value question needs a value for every symbol; "
+                             "without one: " + ", ".join(missing),
+                             f"add value = ... under [symbols.{missing[0]}]")
 
 
 def _check_name(file: _File, name: str, key: str) -> None:

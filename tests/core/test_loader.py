@@ -87,6 +87,8 @@ BAD_FILES = [
     ("diagnosis-unknown", LINEAR.format(stem="p") + QUESTION
      + '[[questions.reject]]\nanswer = "1"\ndiagnosis = "typo"\n',
      "questions.dloss_dw.reject[0].diagnosis", "known diagnoses"),
+    ("value-question-without-values", LINEAR.format(stem="p").replace("value = 2.0\n", "")
+     + QUESTION + 'kind = "value"\n', "questions.dloss_dw.kind", "without one: y"),
     ("tolerance-without-reason", LINEAR.format(stem="p") + "[tolerance]\nrtol = 1e-3\n" + QUESTION,
      "tolerance.reason", "required"),
 ]
