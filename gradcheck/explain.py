@@ -1,0 +1,151 @@
+"""Explain a derivative the way the lecture notes teach it.
+
+Three steps: the forward pass (each stage's value), the local gradients (d stage /
+d input for each edge), and the backward pass (the chain rule from the output back
+to the variable asked about). Values are exact (SymPy rationals) at the point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sympy
+
+from gradcheck.derivation import adjoints, derive_question, expand, local_gradients
+from gradcheck.errors import UsageError
+from gradcheck.problem import Problem, sym
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of an explanation: a name, its formula, and its value at the point."""
+
+    name: str
+    formula: str
+    value: sympy.Expr
+
+
+@dataclass(frozen=True)
+class BackwardLine:
+    """d output / d node as a sum over consumers of (upstream adjoint * local gradient)."""
+
+    node: str
+    terms: tuple[tuple[str, sympy.Expr, sympy.Expr], ...]  # (consumer, upstream value, local value)
+    value: sympy.Expr
+
+
+@dataclass(frozen=True)
+class Explanation:
+    problem: str
+    label: str
+    output: str
+    point: tuple[tuple[str, sympy.Expr], ...]
+    forward: tuple[Line, ...]
+    local: tuple[Line, ...]
+    backward: tuple[BackwardLine, ...]
+    result: Line
+
+
+def explain(problem: Problem, question_id: str,
+            point: Mapping[str, float] | None = None) -> Explanation:
+    """Forward pass, local gradients and backward pass for one first-order question.
+
+    Raises:
+        UsageError: the question has no point (no values and none given), or is second order.
+    """
+    question = problem.question(question_id)
+    if question.order != 1:
+        raise UsageError("explain covers first derivatives; this question is second order")
+    values = _point(problem, point)
+    exact = {sym(n): v for n, v in values.items()}
+    forward_values: dict[sympy.Symbol, sympy.Expr] = dict(exact)
+    forward = []
+    for stage in problem.stages:
+        value = sympy.simplify(stage.expr.xreplace(forward_values))
+        forward_values[sym(stage.name)] = value
+        forward.append(Line(stage.name, stage.text, value))
+    local = tuple(Line(f"d {g.stage} / d {g.input}", sympy.sstr(g.expr),
+                       g.expr.xreplace(forward_values))
+                  for g in local_gradients(problem))
+    target = derive_question(problem, question)
+    result_value = sympy.simplify(target.derivative.xreplace(forward_values))
+    formula = sympy.sstr(sympy.factor(expand(problem, target.derivative)))
+    result = Line(question.label, formula, result_value)
+    backward = _backward(problem, question.of, question.wrt[0], forward_values)
+    return Explanation(problem.id, question.label, question.of, tuple(values.items()),
+                       tuple(forward), local, backward, result)
+
+
+def _point(problem: Problem, point: Mapping[str, float] | None) -> dict[str, sympy.Expr]:
+    given = dict(problem.given_point or {})
+    given.update(point or {})
+    missing = [n for n in problem.symbol_names if n not in given]
+    if missing:
+        raise UsageError("no value for " + ", ".join(missing) + "; pass --at NAME=VALUE")
+    return {n: sympy.nsimplify(given[n], rational=True) for n in problem.symbol_names}
+
+
+def _backward(problem: Problem, output: str, wrt: str,
+              at: Mapping[sympy.Symbol, sympy.Expr]) -> tuple[BackwardLine, ...]:
+    if output not in problem.stage_names:
+        return ()
+    adj = adjoints(problem, output)
+    grads = local_gradients(problem)
+    on_path = _downstream_of(problem, wrt)
+    lines = []
+    for node in [*reversed(problem.stage_names), *problem.symbol_names]:
+        if node not in adj or node not in on_path or node == output:
+            continue
+        terms = tuple(
+            (g.stage, adj[g.stage].xreplace(at), g.expr.xreplace(at))
+            for g in grads if g.input == node and g.stage in adj and g.stage in on_path)
+        lines.append(BackwardLine(node, terms, sympy.simplify(adj[node].xreplace(at))))
+        if node == wrt:
+            break
+    return tuple(lines)
+
+
+def _downstream_of(problem: Problem, name: str) -> set[str]:
+    """``name`` and every stage that depends on it, directly or not."""
+    reached = {name}
+    for stage in problem.stages:
+        if any(s.name in reached for s in stage.expr.free_symbols):
+            reached.add(stage.name)
+    return reached
+
+
+def render_explanation(e: Explanation) -> str:
+    """Plain text, in the notes' order: forward pass, local gradients, backward pass."""
+    at = ", ".join(f"{n}={_num(v)}" for n, v in e.point)
+    out = [f"{e.problem}: {e.label} at {at}", ""]
+    if e.forward:
+        out.append("Forward pass")
+        out += _table([(f"{f.name} = {f.formula}", _num(f.value)) for f in e.forward])
+        out += ["", "Local gradients"]
+        out += _table([(f"{g.name} = {g.formula}", _num(g.value)) for g in e.local])
+    if e.backward:
+        out += ["", "Backward pass (chain rule)"]
+        rows = []
+        for b in e.backward:
+            products = " + ".join(f"{_num(up)} * {_num(loc)}" for _, up, loc in b.terms)
+            names = " + ".join(f"d {e.output} / d {c} * d {c} / d {b.node}"
+                               for c, _, _ in b.terms)
+            rows.append((f"d {e.output} / d {b.node} = {names}",
+                         f"{products} = {_num(b.value)}" if products else _num(b.value)))
+        out += _table(rows)
+    out += ["", f"{e.result.name} = {e.result.formula} = {_num(e.result.value)}"]
+    return "\n".join(out) + "\n"
+
+
+def _table(rows: list[tuple[str, str]]) -> list[str]:
+    width = max((len(left) for left, _ in rows), default=0)
+    return [f"  {left.ljust(width)}  = {right}" for left, right in rows]
+
+
+def _num(value: sympy.Expr) -> str:
+    if value.is_Integer:
+        return str(value)
+    if value.is_number:
+        return f"{float(value):.10g}"
+    return sympy.sstr(value)
