@@ -115,7 +115,7 @@ def derive_question(problem: Problem, question: Question) -> Target:
 def local_gradients(problem: Problem) -> tuple[LocalGradient, ...]:
     """d stage / d input for every direct input of every stage, in graph order."""
     order = {name: i for i, name in enumerate((*problem.symbol_names, *problem.stage_names))}
-    grads = []
+    grads: list[LocalGradient] = []
     for stage in problem.stages:
         inputs = sorted((s.name for s in stage.expr.free_symbols), key=order.__getitem__)
         grads.extend(LocalGradient(stage.name, name, sympy.diff(stage.expr, sym(name)))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+
 @pytest.fixture
 def write_problem(tmp_path: Path) -> Callable[..., Path]:
     """Write a problem file; its id defaults to the file stem."""

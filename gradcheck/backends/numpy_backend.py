@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import scipy.special
 
-from gradcheck.tape import Tape, Table, run_tape
+from gradcheck.tape import Table, Tape, run_tape
 
 
 def _piecewise(*args: Any) -> Any:
