@@ -143,10 +143,10 @@ def check_target(problem: Problem, target: Target, backends: Sequence[Backend], 
                  points: int, seed: int) -> list[QuestionResult]:
     """Check one question on each backend, all at the same points."""
     reference = NumpyBackend()
-    tape = _tape(problem, target, [target.function, target.first, target.derivative])
+    tape = target_tape(problem, target, [target.function, target.first, target.derivative])
     sample = sample_points(problem, target, tape, points, seed)
     pts = sample.points
-    fds = _finite_differences(problem, target, pts)
+    fds = finite_differences(problem, target, pts)
     ref_values = reference.evaluate(tape, pts)
     answer = _reference_answer(problem, target)
     value = float(ref_values[2][0]) if sample.given_used else None
@@ -154,12 +154,12 @@ def check_target(problem: Problem, target: Target, backends: Sequence[Backend], 
     for backend in backends:
         tol = tolerance_for(backend.dtype, target.question.tolerance or problem.tolerance)
         values = backend.evaluate(tape, pts)
-        comps = [_compare(what, f"symbolic ({backend.name})", f"finite differences ({fd.method})",
+        comps = [compare(what, f"symbolic ({backend.name})", f"finite differences ({fd.method})",
                           values[row], fd.values, target, pts, tol, fd)
                  for what, row, fd in fds]
         comps += _autograd(problem, target, backend, pts, values[2], tol)
         if backend.name != reference.name or backend.dtype != reference.dtype:
-            comps += [_compare(f"{part} vs numpy", f"{backend.name}", "numpy float64",
+            comps += [compare(f"{part} vs numpy", f"{backend.name}", "numpy float64",
                                values[row], ref_values[row], target, pts, tol)
                       for part, row in (("function", 0), ("derivative", 2))]
         if answer is not None:
@@ -172,7 +172,7 @@ def check_target(problem: Problem, target: Target, backends: Sequence[Backend], 
     return results
 
 
-def _tape(problem: Problem, target: Target, exprs: Sequence[object]) -> Tape:
+def target_tape(problem: Problem, target: Target, exprs: Sequence[object]) -> Tape:
     try:
         return build_tape(exprs, target.symbols)
     except ValueError as exc:
@@ -239,7 +239,7 @@ def _kinks(problem: Problem, target: Target, pts: np.ndarray, defined: np.ndarra
     kink = np.zeros(len(pts), dtype=bool)
     exprs = [target.function] if len(target.wrt_index) == 1 else [target.function, target.first]
     for expr, var in zip(exprs, target.wrt_index, strict=False):
-        tape = _tape(problem, target, [expr])
+        tape = target_tape(problem, target, [expr])
         if tape.analytic:
             continue
         f = _scalar(tape)
@@ -252,15 +252,15 @@ def _scalar(tape: Tape) -> finite_diff.Fn:
     return lambda p: backend.evaluate(tape, p)[0]
 
 
-def _finite_differences(problem: Problem, target: Target,
+def finite_differences(problem: Problem, target: Target,
                         pts: np.ndarray) -> list[tuple[str, int, finite_diff.Derivative]]:
     """(what, output row, estimate): the derivative asked, and for order 2 also the first."""
     first_var = target.wrt_index[0]
-    f_tape = _tape(problem, target, [target.function])
+    f_tape = target_tape(problem, target, [target.function])
     first = _fd(f_tape, pts, first_var)
     if len(target.wrt_index) == 1:
         return [("symbolic vs finite differences", 2, first)]
-    d_tape = _tape(problem, target, [target.first])
+    d_tape = target_tape(problem, target, [target.first])
     second = _fd(d_tape, pts, target.wrt_index[1])
     return [("first derivative vs finite differences", 1, first),
             ("symbolic vs finite differences of the first derivative", 2, second)]
@@ -283,11 +283,11 @@ def _fd(tape: Tape, pts: np.ndarray, var: int) -> finite_diff.Derivative:
 
 def _autograd(problem: Problem, target: Target, backend: Backend, pts: np.ndarray,
               symbolic: np.ndarray, tol: Tolerance) -> list[Comparison]:
-    f_tape = _tape(problem, target, [target.function])
+    f_tape = target_tape(problem, target, [target.function])
     grads = backend.autograd(f_tape, pts, 0, target.wrt_index)
     if grads is None:
         return []
-    return [_compare("autograd vs symbolic", f"autograd ({backend.name})",
+    return [compare("autograd vs symbolic", f"autograd ({backend.name})",
                      f"symbolic ({backend.name})", grads, symbolic, target, pts, tol)]
 
 
@@ -298,26 +298,26 @@ def _reference_answer(problem: Problem, target: Target) -> object | None:
     if question.kind == "value":
         return float(parse_number(question.answer))
     expr = parse_expression(question.answer, problem.names())
-    return _tape(problem, target, [expand(problem, expr, keep=[n for n, _ in target.cut])])
+    return target_tape(problem, target, [expand(problem, expr, keep=[n for n, _ in target.cut])])
 
 
 def _answer_comparison(target: Target, answer: object, backend: Backend, pts: np.ndarray,
                        symbolic: np.ndarray, tol: Tolerance, given_used: bool) -> Comparison:
     if isinstance(answer, Tape):
         got = backend.evaluate(answer, pts)[0]
-        return _compare("reference answer vs symbolic", "reference answer",
+        return compare("reference answer vs symbolic", "reference answer",
                         f"symbolic ({backend.name})", got, symbolic, target, pts, tol)
     if not given_used:
         # The given point is a kink: a value there is not a derivative, so nothing can agree.
         nan = np.array([np.nan])
-        return _compare("reference value vs symbolic", "reference value",
+        return compare("reference value vs symbolic", "reference value",
                         "symbolic at the given point", nan, nan, target, pts[:1], tol)
-    return _compare("reference value vs symbolic", "reference value",
+    return compare("reference value vs symbolic", "reference value",
                     "symbolic at the given point", np.array([answer]), symbolic[:1],
                     target, pts[:1], tol)
 
 
-def _compare(what: str, got_by: str, expected_by: str, got: np.ndarray, expected: np.ndarray,
+def compare(what: str, got_by: str, expected_by: str, got: np.ndarray, expected: np.ndarray,
              target: Target, pts: np.ndarray, tol: Tolerance,
              fd: finite_diff.Derivative | None = None) -> Comparison:
     got = np.asarray(got, dtype=np.float64)

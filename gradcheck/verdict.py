@@ -33,8 +33,8 @@ class GradeResult:
     """One graded answer.
 
     verdict: ``pass``; ``fail`` (read, but wrong); ``invalid`` (cannot be read, or over
-    a limit); ``error`` (cannot be graded: unknown problem or question, a timeout
-    inside gradcheck).
+    a limit, the time limit included); ``error`` (cannot be graded: unknown problem or
+    question, a malformed submissions row, a grader that crashed).
     diagnosis: for a fail, one of problem.DIAGNOSES when a known mistake explains it.
     feedback: one or two sentences for the student.
     understood_as: the answer as gradcheck read it (SymPy text), when it could be read.

@@ -46,7 +46,7 @@ def add_backend_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from gradcheck.check import check
+    from gradcheck.checks import check
     from gradcheck.cli import write_output
     from gradcheck.errors import UsageError
     from gradcheck.loader import load_bank

@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def run(args: argparse.Namespace) -> ExitCode:
     from gradcheck.cli import write_output
     from gradcheck.errors import UsageError
-    from gradcheck.explain import explain, render_explanation
+    from gradcheck.explanation import explain, render_explanation
     from gradcheck.loader import load_problem
 
     problem = load_problem(args.problem)

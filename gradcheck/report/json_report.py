@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from gradcheck.check import CheckReport, Comparison, QuestionResult
+from gradcheck.checks import CheckReport, Comparison, QuestionResult
 
 SCHEMA = "gradcheck/check-report/1"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from itertools import groupby
 
-from gradcheck.check import CheckReport
+from gradcheck.checks import CheckReport
 from gradcheck.report import messages
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from gradcheck.check import Comparison, QuestionResult
+from gradcheck.checks import Comparison, QuestionResult
 from gradcheck.points import format_point
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradcheck.check import CheckReport
+from gradcheck.checks import CheckReport
 from gradcheck.report import messages
 
 
@@ -28,4 +28,8 @@ def render_text(report: CheckReport) -> str:
     lines += ["", f"{passed} of {len(report.results)} checks passed "
                   f"(seed {report.seed}, {report.points} random points per question, "
                   f"backends: {', '.join(report.backends)})"]
+    tolerances = dict.fromkeys(f"rtol {c.tolerance.rtol:g}, atol {c.tolerance.atol:g} "
+                               f"({c.tolerance.reason})"
+                               for r in report.results for c in r.comparisons)
+    lines.append("tolerance: " + "; ".join(tolerances))
     return "\n".join(lines) + "\n"

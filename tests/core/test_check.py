@@ -8,7 +8,7 @@ import pytest
 import sympy
 
 from gradcheck.backends import get_backend
-from gradcheck.check import check, check_target
+from gradcheck.checks import check, check_target
 from gradcheck.derivation import derive
 from gradcheck.errors import ProblemError
 from gradcheck.loader import load_bank, load_problem

@@ -6,7 +6,7 @@ import pytest
 
 from gradcheck.cli import main
 from gradcheck.errors import UsageError
-from gradcheck.explain import explain
+from gradcheck.explanation import explain
 from gradcheck.loader import load_problem
 from tests.helpers import SEEDS
 
