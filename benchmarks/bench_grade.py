@@ -1,0 +1,128 @@
+"""Grade 10,000 generated answers over the seed bank; compare with a sympify + simplify baseline.
+
+Rows are built from the bank's answer tests (right and wrong answers) plus variants a
+class would produce (a random constant added or multiplied in, so most texts are
+distinct) and invalid ones. Everything runs in this process on one core. The
+baseline (``sympify`` the text, then ``simplify(answer - reference) == 0``) is timed on
+a sample and extrapolated: running it on all rows would take minutes.
+
+    python benchmarks/bench_grade.py [--rows 10000] [--baseline-rows 200] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import sympy
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gradcheck.derivation import derive_question, expand  # noqa: E402
+from gradcheck.grading import clear_cache, grade  # noqa: E402
+from gradcheck.loader import load_bank  # noqa: E402
+from gradcheck.problem import Problem, Question  # noqa: E402
+
+INVALID = ["__import__('os')", "9**9**9**9", "2*(x", "z + 1", "x" * 3000, "1/0", "y = 2x"]
+Row = tuple[Problem, Question, str]
+
+
+def rows(bank: tuple[Problem, ...], n: int, rng: random.Random) -> list[Row]:
+    """A mix: ~45% answer tests as written, ~45% variants of them, ~10% invalid."""
+    tests = [(p, q, t.answer) for p in bank for q in p.questions for t in q.tests]
+    out: list[Row] = []
+    for _ in range(n):
+        p, q, answer = rng.choice(tests)
+        roll = rng.random()
+        if roll < 0.1:
+            answer = rng.choice(INVALID)
+        elif roll < 0.3:
+            answer = f"{rng.randint(2, 99)}*({answer})"
+        elif roll < 0.55:
+            answer = f"({answer}) + {rng.randint(1, 999)}/{rng.randint(2, 99)}"
+        out.append((p, q, answer))
+    return out
+
+
+def run_grader(sample: list[Row]) -> tuple[float, Counter[str]]:
+    clear_cache()
+    verdicts: Counter[str] = Counter()
+    start = time.perf_counter()
+    for p, q, answer in sample:
+        verdicts[grade(p, q.id, answer).verdict] += 1
+    return time.perf_counter() - start, verdicts
+
+
+class _Cap(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _Cap
+
+
+def run_baseline(sample: list[Row], cap: float) -> tuple[float, int]:
+    """sympify + simplify(answer - reference) == 0, the way CAS graders decide.
+
+    Each row is stopped after ``cap`` seconds (as CAS graders do with SIGALRM) and
+    counted as ``cap`` seconds, which flatters the baseline. Returns (seconds, rows capped).
+    """
+    truths: dict[tuple[str, str], sympy.Expr] = {}
+    capped = 0
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    start = time.perf_counter()
+    try:
+        for p, q, answer in sample:
+            key = (p.id, q.id)
+            if key not in truths:
+                truths[key] = expand(p, derive_question(p, q).derivative)
+            signal.setitimer(signal.ITIMER_REAL, cap)
+            try:
+                expr = sympy.sympify(answer.replace("^", "**"), locals=p.names())
+                sympy.simplify(expand(p, expr) - truths[key]) == 0  # noqa: B015
+            except _Cap:
+                capped += 1
+            except Exception:  # noqa: BLE001 - the baseline has no safe parser
+                pass
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    return time.perf_counter() - start, capped
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--baseline-rows", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cap", type=float, default=2.0,
+                        help="seconds after which a baseline row is stopped (default 2)")
+    args = parser.parse_args()
+    bank = load_bank([ROOT / "problems" / "seeds"])
+    rng = random.Random(args.seed)
+    batch = rows(bank, args.rows, rng)
+    distinct = len({a for _, _, a in batch})
+    elapsed, verdicts = run_grader(batch)
+    rate = len(batch) / elapsed
+    sample = [r for r in batch if len(r[2]) < 200 and "__" not in r[2]][: args.baseline_rows]
+    base_elapsed, capped = run_baseline(sample, args.cap)
+    base_rate = len(sample) / base_elapsed
+    print(f"rows: {len(batch)} over {len(bank)} problems ({distinct} distinct answers); "
+          f"verdicts: {dict(sorted(verdicts.items()))}")
+    print(f"gradcheck.grading: {elapsed:.2f} s, {rate:,.0f} answers/s (cold cache, one core)")
+    print(f"baseline sympify+simplify: {base_elapsed:.2f} s for {len(sample)} rows "
+          f"({capped} stopped at the {args.cap:g} s cap), "
+          f"{base_rate:,.1f} answers/s (extrapolated to {len(batch)} rows: "
+          f"{len(batch) / base_rate:,.0f} s)")
+    print(f"speed-up: {rate / base_rate:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""``gradcheck verify``: is a hand-derived derivative right? No problem file needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from gradcheck.errors import ExitCode
+
+EPILOG = """\
+examples:
+  gradcheck verify --function "log(1 + exp(x))" --wrt x --answer "1/(1 + exp(-x))"
+  gradcheck verify --function "(w*x - y)^2" --wrt w --answer "2x(wx - y)" --domain x=-5:5
+  gradcheck verify --function "log(x)" --wrt x --answer "1/x" --domain x=0.1:3 --format json
+"""
+EVIDENCE_ROWS = 5
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "verify", help="check a hand-derived derivative of a formula",
+        description="Compare ANSWER with the derivative of FUNCTION with respect to WRT at "
+                    "random points (numerically, like a graded answer), and say which known "
+                    "mistake explains a wrong one. Exit 0 when right, 1 when wrong, 2 when "
+                    "the input cannot be read.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--function", required=True, metavar="TEXT", help="the function, e.g. x^2*y")
+    p.add_argument("--wrt", required=True, metavar="NAME", help="the variable, e.g. x")
+    p.add_argument("--answer", required=True, metavar="TEXT", help="your derivative")
+    p.add_argument("--domain", action="append", default=[], metavar="NAME=LOW:HIGH",
+                   help="interval for NAME's random values (default -2:2); repeatable")
+    p.add_argument("--points", type=int, default=20, metavar="N",
+                   help="random points (default 20)")
+    p.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="seed for the random points (default 0)")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="output format (default text)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    from gradcheck.errors import UsageError
+    from gradcheck.verification import parse_domain, verify
+
+    if args.points < 1:
+        raise UsageError(f"--points must be at least 1, not {args.points}")
+    domain = dict(parse_domain(text) for text in args.domain)
+    result = verify(args.function, args.wrt, args.answer, domain=domain, seed=args.seed,
+                    points=args.points)
+    if args.format == "json":
+        body = {"seed": result.seed, **result.to_dict()}
+        print(json.dumps(body, indent=2, allow_nan=False))
+    else:
+        print(render_text(result))
+    return {"pass": ExitCode.OK, "fail": ExitCode.FAILED}.get(result.verdict, ExitCode.USAGE)
+
+
+def render_text(result: object) -> str:
+    """Verdict, diagnosis, feedback, the answer as read, and a few evidence rows."""
+    from gradcheck.points import format_point
+    from gradcheck.verdict import GradeResult
+
+    assert isinstance(result, GradeResult)
+    lines = [f"verdict:     {result.verdict}"]
+    if result.diagnosis:
+        lines.append(f"diagnosis:   {result.diagnosis}")
+    lines.append(f"feedback:    {result.feedback}")
+    if result.understood_as is not None:
+        lines.append(f"read as:     {result.understood_as}")
+        lines.append(f"derivative:  {result.expected}")
+    if result.evidence:
+        shown = result.evidence[:EVIDENCE_ROWS]
+        lines.append(f"evidence ({len(shown)} of {len(result.evidence)} points):")
+        for e in shown:
+            mark = "ok " if e.agrees else "BAD"
+            lines.append(f"  {mark} {format_point(e.point)}: answer {e.got:.10g}, "
+                         f"derivative {e.expected:.10g}")
+    return "\n".join(lines)

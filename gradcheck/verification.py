@@ -1,0 +1,161 @@
+"""Check a hand-derived derivative without a problem file.
+
+``verify("log(1 + exp(x))", "x", "1/(1 + exp(-x))")`` builds a one-question Problem
+in memory (its symbols are the names used in the texts) and grades the answer with
+``gradcheck.grading.grade``: the same verdict, diagnosis and evidence as a problem
+question. Names are validated before anything is parsed; texts go through the same
+safe parser as student answers.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Mapping
+
+from gradcheck.errors import ExpressionError, UsageError
+from gradcheck.grading import grade
+from gradcheck.parsing import FUNCTIONS, parse_expression
+from gradcheck.problem import DEFAULT_DOMAIN, Problem, Question, SymbolSpec, sym
+from gradcheck.verdict import GradeResult
+
+__all__ = ["parse_domain", "verify", "verify_problem"]
+
+# Numbers first, so the "e5" of "2e5" is not read as a name; LaTeX commands are skipped.
+_SCAN = re.compile(r"\\[A-Za-z]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|([A-Za-z_][A-Za-z0-9_]*)")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+NOT_NAMES = frozenset({*FUNCTIONS, "ln", "pi", "e", "E", "True"})
+RESERVED = frozenset({"I", "oo", "nan", "zoo", "S", "N", "O", "Q", "False", "None"})
+QUESTION_ID = "verify"
+
+
+def identifiers(text: str) -> list[str]:
+    """Names in ``text`` that are not functions or constants, in order of first use.
+
+    >>> identifiers("log(1 + exp(2x)) * w1 + 2e5")
+    ['x', 'w1']
+    """
+    found = (m.group(1) for m in _SCAN.finditer(text) if m.group(1))
+    return list(dict.fromkeys(n for n in found if n not in NOT_NAMES))
+
+
+def check_name(name: str, where: str) -> None:
+    """Raise UsageError unless ``name`` is a plain identifier that may name a variable."""
+    if not _NAME.match(name) or "__" in name or keyword.iskeyword(name) or name in RESERVED:
+        raise UsageError(f"{name!r} in {where} cannot be a variable name; use a letter "
+                         "followed by letters, digits or single underscores (not I, oo, S, N, "
+                         "O, Q, nan, zoo or a Python keyword)")
+
+
+def _usable(name: str) -> bool:
+    # A bad name in the answer is the answer's problem: left out, the parser rejects it.
+    try:
+        check_name(name, "--answer")
+    except UsageError:
+        return False
+    return True
+
+
+def _splits(word: str, names: set[str]) -> bool:
+    """True when ``word`` is a run of known names (the parser reads ``wx`` as ``w*x``)."""
+    ok = [True] + [False] * len(word)
+    for end in range(1, len(word) + 1):
+        ok[end] = any(ok[start] and word[start:end] in names for start in range(end))
+    return ok[len(word)]
+
+
+def verify_problem(function: str, wrt: str,
+                   answer: str = "", domain: Mapping[str, tuple[float, float]] | None = None,
+                   ) -> Problem:
+    """The in-memory problem behind ``verify``: symbols from the texts, one question.
+
+    Raises:
+        UsageError: a bad name, a function that cannot be read, ``wrt`` not in the
+            function, or a bad domain.
+    """
+    if len(function) > 2000 or len(answer) > 10**6:
+        raise UsageError("--function is longer than 2000 characters")
+    names = identifiers(function)
+    for name in names:
+        check_name(name, "--function")
+    check_name(wrt, "--wrt")
+    if wrt not in names:
+        raise UsageError(f"--wrt {wrt!r} does not appear in the function; its variables are "
+                         + (", ".join(names) or "none"))
+    known = set(names)
+    for name in identifiers(answer[:2000]):
+        if name not in known and not _splits(name, known) and _usable(name):
+            names.append(name)
+            known.add(name)
+    domains = _domains(domain or {}, names)
+    try:
+        expr = parse_expression(function, {n: sym(n) for n in names}, student=True)
+    except ExpressionError as exc:
+        raise UsageError(f"cannot read --function {function!r}: {exc.message}") from None
+    text = function.strip()
+    of = text if text in names else f"({text})"
+    question = Question(id=QUESTION_ID, of=of, of_expr=expr, wrt=(wrt,))
+    symbols = tuple(SymbolSpec(name=n, domain=domains.get(n, DEFAULT_DOMAIN)) for n in names)
+    return Problem(id="verify", title=f"d/d{wrt} {function}", path="<verify>", symbols=symbols,
+                   questions=(question,))
+
+
+def _domains(domain: Mapping[str, tuple[float, float]],
+             names: list[str]) -> dict[str, tuple[float, float]]:
+    for name, (low, high) in domain.items():
+        if name not in names:
+            raise UsageError(f"--domain names {name!r}, which is not a variable here; the "
+                             "variables are " + ", ".join(names))
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise UsageError(f"--domain {name}={low}:{high}: need finite LOW < HIGH")
+    return {n: (float(lo), float(hi)) for n, (lo, hi) in domain.items()}
+
+
+def parse_domain(text: str) -> tuple[str, tuple[float, float]]:
+    """Read ``NAME=LOW:HIGH`` (as given to ``--domain``).
+
+    >>> parse_domain("x=-5:5")
+    ('x', (-5.0, 5.0))
+    """
+    name, eq, bounds = text.partition("=")
+    low, colon, high = bounds.partition(":")
+    try:
+        if not (eq and colon):
+            raise ValueError
+        pair = (float(low), float(high))
+    except ValueError:
+        raise UsageError(f"--domain {text!r}: write NAME=LOW:HIGH, e.g. x=-5:5") from None
+    check_name(name.strip(), "--domain")
+    return name.strip(), pair
+
+
+def verify(function: str, wrt: str, answer: str, *,
+           domain: Mapping[str, tuple[float, float]] | None = None, seed: int = 0,
+           points: int = 20) -> GradeResult:
+    """Is ``answer`` the derivative of ``function`` with respect to ``wrt``?
+
+    Args:
+        function: the function, e.g. ``"log(1 + exp(x))"`` (student notation allowed).
+        wrt: the variable to differentiate with respect to.
+        answer: the hand-derived derivative.
+        domain: per-variable intervals for the random points (default [-2, 2]).
+        seed: fixes the random points.
+        points: how many random points.
+
+    Returns:
+        The GradeResult of ``grade`` on a one-question problem (verdict ``invalid``
+        when the answer cannot be read).
+
+    Raises:
+        UsageError: the function, ``wrt`` or the domain is wrong.
+
+    >>> verify("log(1 + exp(x))", "x", "1/(1 + exp(-x))").verdict
+    'pass'
+    """
+    problem = verify_problem(function, wrt, answer, domain)
+    result = grade(problem, QUESTION_ID, answer, seed=seed, points=points)
+    if result.verdict == "error":
+        reason = result.feedback.removeprefix("Cannot grade: ").split(";")[0]
+        raise UsageError(f"{reason}; give a --domain NAME=LOW:HIGH where it is defined")
+    return result

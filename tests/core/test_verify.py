@@ -1,0 +1,113 @@
+"""Tests for gradcheck.verification and the ``gradcheck verify`` command."""
+
+from __future__ import annotations
+
+import doctest
+import json
+
+import pytest
+
+from gradcheck import verification as verify_module
+from gradcheck.cli import main
+from gradcheck.errors import UsageError
+from gradcheck.verification import identifiers, parse_domain, verify, verify_problem
+
+
+@pytest.mark.parametrize(("function", "wrt", "answer"), [
+    ("log(1 + exp(x))", "x", "1/(1 + exp(-x))"),
+    ("log(1 + exp(2x))/2", "x", "tanh(x)/2 + 1/2"),      # simplify() misses these two
+    ("log(cosh(x))/2 + x/2", "x", "1/(1+exp(-2*x))"),
+    ("sigmoid(x)", "x", "σ(x)(1 - σ(x))"),
+    ("(w*x - y)^2", "w", "2(wx - y)x"),
+    ("x^3 y", "x", "3x²y"),
+])
+def test_true_derivatives_pass(function: str, wrt: str, answer: str) -> None:
+    assert verify(function, wrt, answer).verdict == "pass"
+
+
+def test_wrong_derivative_fails_with_a_diagnosis() -> None:
+    result = verify("(w*x - y)^2", "w", "x(wx - y)")
+    assert result.verdict == "fail" and result.diagnosis == "factor"
+    assert verify("x^2*y", "x", "-2xy").diagnosis == "sign"
+    assert verify("x^2*y", "x", "x^2").diagnosis == "wrt"
+
+
+def test_domain_keeps_points_where_the_function_is_defined() -> None:
+    result = verify("log(x)", "x", "1/x", domain={"x": (0.5, 3.0)})
+    assert result.verdict == "pass"
+    assert all(0.5 <= dict(e.point)["x"] <= 3.0 for e in result.evidence)
+
+
+def test_answer_names_outside_the_function_become_symbols() -> None:
+    result = verify("x^2", "x", "2*x + z")
+    assert result.verdict == "fail" and result.diagnosis == "extra-symbol"
+
+
+def test_run_together_names_in_the_answer_split() -> None:
+    problem = verify_problem("w*x", "w", "wx")
+    assert [s.name for s in problem.symbols] == ["w", "x"]
+
+
+def test_identifiers_skip_functions_constants_numbers_and_latex() -> None:
+    assert identifiers(r"exp(x) + e*pi + 2e5 + \frac{y}{2} + ln(w1)") == ["x", "y", "w1"]
+
+
+@pytest.mark.parametrize(("function", "wrt", "domain"), [
+    ("__class__ + x", "x", None),
+    ("x + I", "x", None),
+    ("lambda + x", "x", None),
+    ("x^2", "y", None),
+    ("x^2", "x", {"z": (0.0, 1.0)}),
+    ("x^2", "x", {"x": (1.0, 0.0)}),
+    ("x^2 +", "x", None),
+    ("sqrt(x - 10)", "x", None),
+], ids=["dunder", "reserved", "keyword", "wrt-missing", "domain-name", "domain-order",
+        "bad-function", "undefined"])
+def test_bad_setup_is_a_usage_error(function: str, wrt: str,
+                                    domain: dict[str, tuple[float, float]] | None) -> None:
+    with pytest.raises(UsageError):
+        verify(function, wrt, "1", domain=domain)
+
+
+def test_hostile_answer_is_invalid() -> None:
+    assert verify("x^2", "x", "__import__('os')").verdict == "invalid"
+    assert verify("x^2", "x", "9**9**9**9").verdict == "invalid"
+
+
+def test_parse_domain() -> None:
+    assert parse_domain("x=-5:5") == ("x", (-5.0, 5.0))
+    with pytest.raises(UsageError):
+        parse_domain("x=5")
+
+
+def test_same_input_same_result() -> None:
+    assert verify("x^2", "x", "3x", seed=4) == verify("x^2", "x", "3x", seed=4)
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(verify_module).failed == 0
+
+
+# -- the command --------------------------------------------------------------------------
+
+def test_cli_pass_text(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["verify", "--function", "log(1 + exp(x))", "--wrt", "x",
+                 "--answer", "1/(1 + exp(-x))", "--domain", "x=-5:5"])
+    out = capsys.readouterr().out
+    assert code == 0 and "verdict:     pass" in out and "read as:" in out
+
+
+def test_cli_fail_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["verify", "--function", "(w*x - y)^2", "--wrt", "w", "--answer", "x(wx - y)",
+                 "--format", "json", "--points", "5", "--seed", "1"])
+    body = json.loads(capsys.readouterr().out)
+    assert code == 1 and body["verdict"] == "fail" and body["diagnosis"] == "factor"
+    assert body["seed"] == 1 and len(body["evidence"]) == 5
+
+
+def test_cli_invalid_and_usage_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--function", "x^2", "--wrt", "x", "--answer", "2*(x"]) == 2
+    assert main(["verify", "--function", "x^2", "--wrt", "y", "--answer", "2x"]) == 2
+    assert main(["verify", "--function", "x^2", "--wrt", "x", "--answer", "2x",
+                 "--domain", "x:1"]) == 2
+    assert "NAME=LOW:HIGH" in capsys.readouterr().err
