@@ -1,0 +1,148 @@
+"""grade_batch: input order, error rows, killed rows, determinism across workers."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from gradcheck import batch
+from gradcheck.batch import BatchReport, grade_batch
+from gradcheck.errors import UsageError
+from gradcheck.loader import load_bank
+from gradcheck.problem import Problem
+from gradcheck.submissions import Submission, parse_submissions
+from gradcheck.verdict import GradeResult
+
+BANK = load_bank([Path(__file__).parents[2] / "problems"])
+LR = "linear-regression"
+
+
+def fake_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0,
+               points: int = 20, time_limit: float = 2.0) -> GradeResult:
+    """Passes "x"; sleeps, crashes or raises on request; fails anything else."""
+    if answer == "slow":
+        time.sleep(10)
+    if answer == "crash":
+        os._exit(7)
+    if answer == "boom":
+        raise RuntimeError("grader bug")
+    ok = answer == "x"
+    return GradeResult(problem=problem.id, question=question_id, answer=answer,
+                       verdict="pass" if ok else "fail", feedback="right" if ok else "wrong",
+                       diagnosis=None if ok else "sign", understood_as=answer, expected="x",
+                       seed=seed)
+
+
+def subs(*answers: str, problem: str = LR, question: str = "dyhat_dw") -> list[Submission]:
+    return [Submission(i, f"s{i}", problem, question, a) for i, a in enumerate(answers, start=1)]
+
+
+def verdicts(report: BatchReport) -> list[str]:
+    return [r.verdict for r in report.results]
+
+
+def test_results_keep_input_order_and_identity() -> None:
+    report = grade_batch(BANK, subs("x", "y", "x"), seed=5, grader=fake_grade)
+    assert verdicts(report) == ["pass", "fail", "pass"]
+    assert [(r.row, r.student, r.seed) for r in report.results] == [
+        (1, "s1", 5), (2, "s2", 5), (3, "s3", 5)]
+    assert report.counts == (("pass", 2), ("fail", 1), ("invalid", 0), ("error", 0))
+    assert report.seed == 5 and not report.passed
+
+
+def test_unknown_problem_and_question_are_error_rows_with_help() -> None:
+    rows = [*subs("x"), *subs("x", problem="nope"), *subs("x", question="dloss_dww"),
+            *subs("x")]
+    report = grade_batch(BANK, rows, grader=fake_grade)
+    assert verdicts(report) == ["pass", "error", "error", "pass"]
+    assert report.results[1].feedback.startswith("unknown problem 'nope'; known problems: ")
+    assert LR in report.results[1].feedback
+    question = report.results[2].feedback
+    assert question.startswith(f"problem {LR} has no question 'dloss_dww'")
+    assert "did you mean 'dloss_dw'?" in question and "its questions are dloss_ds" in question
+
+
+def test_broken_lines_become_error_rows_and_the_rest_are_graded() -> None:
+    text = ("student,problem,question,answer\n"
+            f"ada,{LR},dyhat_dw,x\nbob,{LR}\ncy,{LR},dyhat_dw,y\n")
+    report = grade_batch(BANK, parse_submissions(text, "csv"), grader=fake_grade)
+    assert verdicts(report) == ["pass", "error", "fail"]
+    assert report.results[1].row == 2 and report.results[1].student == "bob"
+    assert "could not be read: has 2 fields" in report.results[1].feedback
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stuck_row_is_killed_and_the_rest_graded(workers: int) -> None:
+    start = time.monotonic()
+    report = grade_batch(BANK, subs("x", "slow", "y", "x"), time_limit=0.5, workers=workers,
+                         grader=fake_grade)
+    assert time.monotonic() - start < 5
+    assert verdicts(report) == ["pass", "invalid", "fail", "pass"]
+    assert "took longer than 0.5 s" in report.results[1].feedback
+
+
+def test_a_stuck_row_is_stopped_in_process_where_fork_is_missing(monkeypatch) -> None:
+    monkeypatch.setattr(batch, "_can_fork", lambda: False)
+    start = time.monotonic()
+    report = grade_batch(BANK, subs("x", "slow", "x"), time_limit=0.5, grader=fake_grade)
+    assert time.monotonic() - start < 5
+    assert verdicts(report) == ["pass", "invalid", "pass"]
+
+
+def test_a_crashing_or_raising_grader_costs_one_row() -> None:
+    report = grade_batch(BANK, subs("x", "crash", "boom", "x"), grader=fake_grade)
+    assert verdicts(report) == ["pass", "error", "error", "pass"]
+    assert "grading process died" in report.results[1].feedback
+    assert "RuntimeError: grader bug" in report.results[2].feedback
+
+
+def test_same_results_whatever_the_number_of_workers() -> None:
+    rows = subs(*["x", "y", "z", "x"] * 30)
+    one = grade_batch(BANK, rows, workers=1, grader=fake_grade)
+    two = grade_batch(BANK, rows, workers=2, grader=fake_grade)
+    assert one == two
+
+
+def test_progress_counts_every_row() -> None:
+    seen: list[tuple[int, int]] = []
+    grade_batch(BANK, [*subs("x", "y"), *subs("x", problem="nope")], grader=fake_grade,
+                progress=lambda done, total: seen.append((done, total)))
+    assert sorted(seen) == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_empty_batch() -> None:
+    report = grade_batch(BANK, [], grader=fake_grade)
+    assert report.results == () and report.passed
+
+
+@pytest.mark.parametrize("option", [{"workers": 0}, {"points": 0}, {"time_limit": 0}],
+                         ids=["workers", "points", "time_limit"])
+def test_bad_options_are_usage_errors(option: dict[str, int]) -> None:
+    with pytest.raises(UsageError):
+        grade_batch(BANK, subs("x"), grader=fake_grade, **option)  # type: ignore[arg-type]
+
+
+# ---- with the real grader ------------------------------------------------------------
+
+HOSTILE = ["__import__('os').system('echo hi')", "x.__class__", "lambda: 1", "9**9**9**9",
+           "factorial(10**9)", "(" * 5000 + "x" + ")" * 5000, "x" * 1_000_000]
+
+
+def test_real_grader_accepts_rejects_and_survives_hostile_answers() -> None:
+    pytest.importorskip("gradcheck.grading")
+    rows = [*subs("2x(wx-y)", "2*(w*x - y)", *HOSTILE, "2*x*(w*x - y)", question="dloss_dw"),
+            *subs("-2", question="dloss_dw_value")]
+    start = time.monotonic()
+    report = grade_batch(BANK, rows, time_limit=2.0)
+    assert time.monotonic() - start < 30
+    assert verdicts(report) == ["pass", "fail", *["invalid"] * len(HOSTILE), "pass", "pass"]
+    assert report.results[1].diagnosis == "chain"
+
+
+def test_real_grader_same_results_with_one_or_two_workers() -> None:
+    pytest.importorskip("gradcheck.grading")
+    rows = subs("2x(wx-y)", "x(wx-y)", "-2x(wx-y)", "2w(wx-y)", "(wx-y)^2", question="dloss_dw")
+    assert grade_batch(BANK, rows, workers=1) == grade_batch(BANK, rows, workers=2)

@@ -1,0 +1,171 @@
+"""``gradcheck grade``: one answer, a batch, every format, and the exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gradcheck import batch
+from gradcheck.cli import main
+from gradcheck.problem import Problem
+from gradcheck.verdict import GradeResult
+
+ROOT = Path(__file__).parents[2]
+BANK = str(ROOT / "problems")
+LR_FILE = str(ROOT / "problems" / "seeds" / "linear-regression.toml")
+LR = "linear-regression"
+
+
+def fake_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0,
+               points: int = 20, time_limit: float = 2.0) -> GradeResult:
+    ok = answer == "x"
+    return GradeResult(problem=problem.id, question=question_id, answer=answer,
+                       verdict="pass" if ok else "fail", feedback="ok" if ok else "no",
+                       understood_as=answer, expected="x")
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "_default_grader", lambda: fake_grade)
+
+
+def answers(tmp_path: Path, *rows: str) -> str:
+    path = tmp_path / "answers.csv"
+    path.write_text("student,problem,question,answer\n" + "".join(r + "\n" for r in rows),
+                    encoding="utf-8")
+    return str(path)
+
+
+def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["grade", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--submissions answers.csv --format html --output report.html" in out
+    assert "--exit-zero" in out and "exit codes" in out
+
+
+@pytest.mark.usefixtures("fake")
+def test_batch_all_pass_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = answers(tmp_path, f"ada,{LR},dyhat_dw,x", f"bob,{LR},dyhat_dw,x")
+    assert main(["grade", "--bank", BANK, "--submissions", path]) == 0
+    captured = capsys.readouterr()
+    assert "2 rows: 2 pass, 0 fail, 0 invalid, 0 error" in captured.out
+    assert captured.err == ""   # no progress bar when stderr is not a terminal
+
+
+@pytest.mark.usefixtures("fake")
+def test_batch_with_a_failure_exits_1_unless_exit_zero(tmp_path: Path) -> None:
+    path = answers(tmp_path, f"ada,{LR},dyhat_dw,x", f"bob,{LR},dyhat_dw,y", "cy,nope,q,x")
+    assert main(["grade", "--bank", BANK, "--submissions", path, "--format", "csv"]) == 1
+    assert main(["grade", "--bank", BANK, "--submissions", path, "--exit-zero"]) == 0
+
+
+@pytest.mark.usefixtures("fake")
+def test_batch_json_to_stdout_and_html_to_a_file(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    path = answers(tmp_path, f"ada,{LR},dyhat_dw,x", f"<b>eve</b>,{LR},dyhat_dw,<i>y")
+    args = ["grade", "--bank", BANK, "--submissions", path, "--seed", "4", "--workers", "0"]
+    assert main([*args, "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["seed"] == 4 and data["counts"]["fail"] == 1
+    report = tmp_path / "report.html"
+    assert main([*args, "--format", "html", "--output", str(report)]) == 1
+    page = report.read_text(encoding="utf-8")
+    assert "&lt;b&gt;eve&lt;/b&gt;" in page and "<b>eve" not in page
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.usefixtures("fake")
+def test_jsonl_submissions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "answers.jsonl"
+    path.write_text(json.dumps({"student": "ada", "problem": LR, "question": "dyhat_dw",
+                                "answer": "x"}) + "\n{oops\n", encoding="utf-8")
+    assert main(["grade", "--bank", BANK, "--submissions", str(path)]) == 1
+    assert "1 pass, 0 fail, 0 invalid, 1 error" in capsys.readouterr().out
+
+
+USAGE_ERRORS = {
+    "nothing": [],
+    "problem-and-bank": [LR_FILE, "--question", "dloss_dw", "--answer", "x", "--bank", BANK],
+    "problem-without-answer": [LR_FILE, "--question", "dloss_dw"],
+    "bank-without-submissions": ["--bank", BANK],
+    "unknown-question": [LR_FILE, "--question", "nope", "--answer", "x"],
+    "missing-problem-file": ["no/such.toml", "--question", "q", "--answer", "x"],
+    "missing-bank": ["--bank", "no/such/folder", "--submissions", LR_FILE],
+    "missing-submissions": ["--bank", BANK, "--submissions", "no/such.csv"],
+    "submissions-is-a-folder": ["--bank", BANK, "--submissions", BANK],
+    "submissions-without-header": ["--bank", BANK, "--submissions", LR_FILE],
+    "negative-workers": ["--bank", BANK, "--submissions", LR_FILE, "--workers", "-1"],
+    "zero-time-limit": ["--bank", BANK, "--submissions", LR_FILE, "--time-limit", "0"],
+}
+
+
+@pytest.mark.parametrize("args", USAGE_ERRORS.values(), ids=USAGE_ERRORS.keys())
+def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grade", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gradcheck: error: ")
+
+
+def test_bad_option_value_is_an_argparse_error_exit_2() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["grade", "--bank", BANK, "--submissions", "a.csv", "--format", "pdf"])
+    assert exit_info.value.code == 2
+
+
+def test_bad_problem_file_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('id = "bad"\n[symbols.x]\nvalue = "one"\n', encoding="utf-8")
+    path = answers(tmp_path, "ada,bad,q,x")
+    assert main(["grade", "--bank", str(tmp_path), "--submissions", path]) == 3
+    assert main(["grade", str(bad), "--question", "q", "--answer", "x"]) == 3
+    assert "bad.toml" in capsys.readouterr().err
+
+
+# ---- with the real grader ------------------------------------------------------------
+
+
+def test_one_answer_pass_and_fail(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("gradcheck.grading")
+    assert main(["grade", LR_FILE, "--question", "dloss_dw", "--answer", "2x(wx-y)"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("verdict:       PASS") and "understood as:" in out
+    assert main(["grade", LR_FILE, "--question", "dloss_dw", "--answer=-2x(wx-y)"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL (sign)" in out and "evidence:" in out
+
+
+def test_one_hostile_answer_is_invalid(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("gradcheck.grading")
+    assert main(["grade", LR_FILE, "--question", "dloss_dw",
+                 "--answer", "__import__('os').system('echo pwned')"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("verdict:       INVALID") and "pwned\n" not in out.split("answer:")[0]
+
+
+def test_real_batch_json_is_byte_identical(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("gradcheck.grading")
+    path = answers(tmp_path, f"ada,{LR},dloss_dw,2x(wx-y)", f"bob,{LR},dloss_dw,x(wx-y)",
+                   f"cy,{LR},dloss_dw_value,-2", f"dan,{LR},dloss_dw,9**9**9**9")
+    args = ["grade", "--bank", BANK, "--submissions", path, "--format", "json"]
+    assert main(args) == 1
+    first = capsys.readouterr().out
+    assert main([*args, "--workers", "2"]) == 1
+    assert capsys.readouterr().out == first
+    verdicts = [r["verdict"] for r in json.loads(first)["results"]]
+    assert verdicts == ["pass", "fail", "pass", "invalid"]
+
+
+@pytest.mark.usefixtures("fake")
+def test_progress_on_a_terminal_goes_to_stderr_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = answers(tmp_path, f"ada,{LR},dyhat_dw,x", f"bob,{LR},dyhat_dw,x")
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    assert main(["grade", "--bank", BANK, "--submissions", path, "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["counts"]["pass"] == 2
+    assert "\rgrading 2/2 rows (100%)" in captured.err

@@ -1,0 +1,147 @@
+"""Grade reports: text, JSON (stable, byte-identical), CSV gradebook, JUnit, self-contained HTML."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from gradcheck.batch import BatchReport, grade_batch
+from gradcheck.loader import load_bank
+from gradcheck.problem import Problem
+from gradcheck.report.grades import (
+    GRADE_RENDERERS,
+    SCHEMA,
+    render_answer,
+    render_csv,
+    render_json,
+    render_junit,
+    render_text,
+)
+from gradcheck.report.grades_html import math_html, render_html
+from gradcheck.submissions import Submission
+from gradcheck.verdict import Evidence, GradeResult
+
+BANK = load_bank([Path(__file__).parents[2] / "problems"])
+LR = "linear-regression"
+HOSTILE = "<script>alert(1)</script>"
+
+
+def echo_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0,
+               points: int = 20, time_limit: float = 2.0) -> GradeResult:
+    """Passes "x"; fails anything else, echoing the answer as what it understood."""
+    ok = answer == "x"
+    return GradeResult(problem=problem.id, question=question_id, answer=answer,
+                       verdict="pass" if ok else "fail",
+                       feedback="Right." if ok else f"Wrong: {answer} " + "is not it " * 10,
+                       diagnosis=None if ok else "sign", understood_as=answer, expected="x",
+                       evidence=(Evidence((("x", 1.0),), 1.0, float(ok), 1.0 - ok, ok),))
+
+
+ROWS = [
+    Submission(1, "ada", LR, "dyhat_dw", "x"),
+    Submission(2, "ada", LR, "dloss_dw", "-x"),
+    Submission(3, HOSTILE, LR, "dyhat_dw", HOSTILE),
+    Submission(4, "=cmd|'/c calc'!A0", LR, "dyhat_dw", "x"),
+    Submission(5, "bob", "nope", "q", "x"),
+    Submission(6, "bob", "", "", "", broken="has 2 fields but the header has 4"),
+    Submission(7, "ada", LR, "dyhat_dw", "-x"),  # a later answer replaces the earlier one
+]
+
+
+@pytest.fixture(scope="module")
+def report() -> BatchReport:
+    return grade_batch(BANK, ROWS, seed=3, grader=echo_grade)
+
+
+def test_text_table_and_summary(report: BatchReport) -> None:
+    text = render_text(report)
+    lines = text.splitlines()
+    assert lines[0].split() == ["row", "student", "problem", "question", "verdict", "diagnosis",
+                                "feedback"]
+    assert any(line.startswith("2 ") and "FAIL" in line and "sign" in line for line in lines)
+    assert all(len(line) < 200 for line in lines)  # feedback truncated
+    assert "..." in text
+    assert lines[-1] == ("7 rows: 2 pass, 3 fail, 0 invalid, 2 error "
+                         "(seed 3, 20 random points per answer, time limit 2 s)")
+
+
+def test_text_shows_control_characters_as_escapes() -> None:
+    rows = [Submission(1, "eve\x1b[2J\r", LR, "dyhat_dw", "x")]
+    text = render_text(grade_batch(BANK, rows, grader=echo_grade))
+    assert "\x1b" not in text and "\r" not in text and "eve\\x1b[2J\\r" in text
+
+
+def test_json_schema_and_bytes(report: BatchReport) -> None:
+    text = render_json(report)
+    data = json.loads(text)
+    assert list(data) == ["schema", "seed", "settings", "passed", "counts", "results"]
+    assert data["schema"] == SCHEMA and data["seed"] == 3
+    assert data["settings"] == {"points": 20, "time_limit": 2.0}
+    assert data["counts"] == {"rows": 7, "pass": 2, "fail": 3, "invalid": 0, "error": 2}
+    assert [r["row"] for r in data["results"]] == [1, 2, 3, 4, 5, 6, 7]
+    assert list(data["results"][0]) == ["row", "student", "problem", "question", "answer",
+                                        "verdict", "diagnosis", "feedback", "understood_as",
+                                        "expected", "evidence"]
+    again = grade_batch(BANK, ROWS, seed=3, workers=2, grader=echo_grade)
+    assert render_json(again) == text
+
+
+def test_csv_gradebook_is_student_by_question(report: BatchReport) -> None:
+    table = list(csv.reader(io.StringIO(render_csv(report))))
+    assert table[0] == ["student", f"{LR}/dyhat_dw", f"{LR}/dloss_dw", "nope/q", "score"]
+    assert table[1] == ["ada", "fail", "fail", "", "0"]   # row 7 replaced row 1
+    assert table[2] == [HOSTILE, "fail", "", "", "0"]
+    assert table[3] == ["'=cmd|'/c calc'!A0", "pass", "", "", "1"]  # no formula injection
+    assert table[4] == ["bob", "", "", "error", "0"]       # the unreadable row has no cell
+    assert len(table) == 5
+
+
+def test_junit_suite_per_problem_case_per_row(report: BatchReport) -> None:
+    root = ET.fromstring(render_junit(report).split("\n", 1)[1])
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == [LR, "nope", "(unreadable rows)"]
+    assert [len(s.findall("testcase")) for s in suites] == [5, 1, 1]
+    assert root.get("failures") == "3" and root.get("errors") == "2"
+    failure = suites[0].findall("testcase")[1].find("failure")
+    assert failure is not None and failure.get("type") == "fail:sign"
+    assert "answer: -x" in (failure.text or "")
+    assert "at x=1: got 0, expected 1" in (failure.text or "")
+
+
+def test_html_is_one_self_contained_escaped_file(report: BatchReport) -> None:
+    page = render_html(report)
+    assert page.startswith("<!DOCTYPE html>") and page.count("<html") == 1
+    assert "<style>" in page
+    for banned in ("http://", "https://", "<script", "<link", " src=", "@import"):
+        assert banned not in page.lower(), banned
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<math") >= 6   # answers and expected formulas as MathML
+    assert "<mo>-</mo><mi>x</mi>" in page
+    for heading in ("<h2>Students</h2>", "<h2>Questions</h2>", "<h2>Answers</h2>"):
+        assert heading in page
+
+
+def test_math_only_from_names_the_problem_declares() -> None:
+    assert math_html("2*x", ("x",)).startswith("<math")
+    assert math_html("2*z", ("x",)) == "<code>2*z</code>"
+    sneaky = "Symbol('<img src=x onerror=alert(1)>')"
+    assert "<img" not in math_html(sneaky, ("x",))
+    assert math_html(None, ("x",)) == ""
+
+
+def test_every_format_is_registered(report: BatchReport) -> None:
+    assert set(GRADE_RENDERERS) == {"text", "json", "csv", "junit", "html"}
+    for render in GRADE_RENDERERS.values():
+        assert render(report).endswith("\n")
+
+
+def test_one_answer_in_detail(report: BatchReport) -> None:
+    text = render_answer(report.results[1])
+    assert "verdict:       FAIL (sign)" in text
+    assert "understood as: -x" in text and "expected:      x" in text
+    assert "at x=1: got 0, expected 1, error 1 (DISAGREES)" in text
