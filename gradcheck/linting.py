@@ -1,0 +1,253 @@
+"""Lint a problem bank: what the loader refuses, and what it accepts but is probably wrong.
+
+``lint(paths)`` is a pure function from files to a LintReport of findings. It never
+stops at the first bad file: every file is loaded and every check runs, so one run
+lists everything to fix. The checks:
+
+* schema errors (whatever the loader refuses), duplicate problem ids across files;
+* symbols no stage or question uses, stages no later stage or question uses;
+* questions without a reject test (warning);
+* domains where a question's function or derivative is undefined at some random
+  points (warning) or at most of them (error);
+* reference answers that disagree with SymPy's derivative (error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from gradcheck.errors import ExitCode, ProblemError
+from gradcheck.problem import Problem
+
+Level = Literal["error", "warning"]
+DOMAIN_POINTS = 200
+MOST = 0.5  # undefined at more than this share of random points: an error, not a warning
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing to fix: where (file and key), how bad, what, and what to do."""
+
+    path: str
+    key: str
+    level: Level
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.key or '-'}: {self.level}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "key": self.key, "level": self.level,
+                "message": self.message, "hint": self.hint}
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """Every finding, in file order, and which files could not be loaded."""
+
+    files: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    unloadable: tuple[str, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.level == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.level == "warning")
+
+    def exit_code(self, strict: bool = False) -> ExitCode:
+        """3 when a file cannot be loaded, 1 on errors (or warnings when strict), else 0."""
+        if self.unloadable:
+            return ExitCode.BAD_PROBLEM
+        if self.errors or (strict and self.warnings):
+            return ExitCode.FAILED
+        return ExitCode.OK
+
+
+def lint(paths: Iterable[str | Path], *, seed: int = 0) -> LintReport:
+    """Lint every ``*.toml`` under the given files and folders.
+
+    Args:
+        paths: problem files or folders (searched recursively, in sorted order).
+        seed: seed of the random points of the domain and reference checks.
+
+    Returns:
+        A LintReport; nothing is raised for a bad file, it becomes a finding.
+    """
+    files: list[str] = []
+    findings: list[Finding] = []
+    unloadable: list[str] = []
+    seen: dict[str, str] = {}
+    for path in _files(paths, findings, unloadable):
+        files.append(str(path))
+        problem = _load(path, findings, unloadable)
+        if problem is None:
+            continue
+        if problem.id in seen:
+            findings.append(Finding(str(path), "id", "error", f"duplicate problem id {problem.id!r}",
+                                    f"{seen[problem.id]} has the same id; rename one file"))
+        seen.setdefault(problem.id, str(path))
+        findings.extend(lint_problem(problem, seed=seed))
+    return LintReport(tuple(files), tuple(findings), tuple(unloadable))
+
+
+def lint_problem(problem: Problem, *, seed: int = 0) -> list[Finding]:
+    """Every finding about one loaded problem."""
+    findings = [*_unused_symbols(problem), *_unused_stages(problem), *_missing_rejects(problem)]
+    domain = list(_domains(problem, seed))
+    findings += domain
+    if not any(f.level == "error" for f in domain):
+        findings += _references(problem, seed)
+    return findings
+
+
+def _files(paths: Iterable[str | Path], findings: list[Finding],
+           unloadable: list[str]) -> Iterator[Path]:
+    for raw in paths:
+        path = Path(raw)
+        found = sorted(path.rglob("*.toml")) if path.is_dir() else [path] if path.is_file() else []
+        if not found:
+            what = "holds no *.toml problem files" if path.is_dir() else "no such file or folder"
+            findings.append(Finding(str(path), "", "error", what, "give problem files or folders"))
+            unloadable.append(str(path))
+        yield from found
+
+
+def _load(path: Path, findings: list[Finding], unloadable: list[str]) -> Problem | None:
+    from gradcheck.loader import load_problem
+
+    try:
+        return load_problem(path)
+    except ProblemError as exc:
+        findings.append(Finding(exc.path, exc.key, "error", exc.message, exc.hint))
+        unloadable.append(str(path))
+        return None
+
+
+def _finding(problem: Problem, key: str, level: Level, message: str, hint: str = "") -> Finding:
+    return Finding(problem.path, key, level, message, hint)
+
+
+def _unused_symbols(problem: Problem) -> Iterator[Finding]:
+    used = {s.name for stage in problem.stages for s in stage.expr.free_symbols}
+    for question in problem.questions:
+        used |= {s.name for s in question.of_expr.free_symbols} | set(question.wrt)
+    for name in problem.symbol_names:
+        if name not in used:
+            yield _finding(problem, f"symbols.{name}", "warning",
+                           f"symbol {name!r} is used by no stage and no question",
+                           "remove it, or use it in the graph")
+
+
+def _unused_stages(problem: Problem) -> Iterator[Finding]:
+    for index, stage in enumerate(problem.stages):
+        later = any(stage.name in {s.name for s in other.expr.free_symbols}
+                    for other in problem.stages[index + 1:])
+        asked = any(stage.name in {s.name for s in q.of_expr.free_symbols} or stage.name in q.wrt
+                    for q in problem.questions)
+        if not (later or asked):
+            yield _finding(problem, f"graph.{stage.name}", "warning",
+                           f"stage {stage.name!r} is used by no later stage and no question",
+                           "remove it, or ask a question about it")
+
+
+def _missing_rejects(problem: Problem) -> Iterator[Finding]:
+    for question in problem.questions:
+        if not any(t.expect == "reject" for t in question.tests):
+            yield _finding(problem, f"questions.{question.id}", "warning",
+                           "has no reject test",
+                           "add [[questions.reject]] answers the grader must refuse, "
+                           "e.g. a sign error, and one equal to the truth only at the given point")
+
+
+def _domains(problem: Problem, seed: int) -> Iterator[Finding]:
+    """Questions whose function or derivative is undefined at random points of the domains."""
+    from gradcheck.backends.numpy_backend import NumpyBackend
+    from gradcheck.checks import complete
+    from gradcheck.derivation import derive
+    from gradcheck.points import draw, format_point, label, rng_for
+    from gradcheck.tape import build_tape
+
+    for target in derive(problem).targets:
+        rng = rng_for(seed, "lint", problem.id, target.question.id)
+        pts = complete(target, problem, draw(problem, DOMAIN_POINTS, rng))
+        try:
+            tape = build_tape([target.function, target.first, target.derivative], target.symbols)
+        except ValueError as exc:
+            yield _finding(problem, f"questions.{target.question.id}", "error", str(exc))
+            continue
+        values = NumpyBackend().evaluate(tape, pts)
+        undefined = ~np.all(np.isfinite(values), axis=0)
+        share = float(np.mean(undefined))
+        if share == 0:
+            continue
+        example = format_point(label(target.variables, pts[np.flatnonzero(undefined)[0]]))
+        yield _finding(problem, _domain_keys(problem, target.function.free_symbols),
+                       "error" if share > MOST else "warning",
+                       f"{target.question.label} (question {target.question.id}) is undefined "
+                       f"at {share:.0%} of random points in the domains, e.g. {example}",
+                       "narrow the domains to where the function and its derivative are defined")
+
+
+def _domain_keys(problem: Problem, free: Iterable[object]) -> str:
+    names = {getattr(s, "name", "") for s in free}
+    used = [n for n in problem.symbol_names if n in names]
+    return ", ".join(f"symbols.{n}.domain" for n in used) or "symbols"
+
+
+def _references(problem: Problem, seed: int) -> Iterator[Finding]:
+    """Reference answers that disagree with SymPy's derivative (numpy, float64)."""
+    from gradcheck.backends.numpy_backend import NumpyBackend
+    from gradcheck.checks import check_problem
+    from gradcheck.derivation import derive
+    from gradcheck.points import format_point
+    from gradcheck.report.messages import number
+
+    try:
+        results = check_problem(problem, [NumpyBackend()], seed=seed)
+    except ProblemError as exc:
+        yield Finding(exc.path, exc.key, "error", exc.message, exc.hint)
+        return
+    derivation = derive(problem)
+    for result in results:
+        for c in result.comparisons:
+            if c.what.startswith("reference") and not c.passed:
+                truth = derivation.target(result.question).derivative
+                yield _finding(
+                    problem, f"questions.{result.question}.answer", "error",
+                    f"reference answer disagrees with SymPy's {result.label} at {c.failures} of "
+                    f"{c.points} points: {number(c.got)} instead of {number(c.expected)} "
+                    f"at {format_point(c.worst_point)}",
+                    f"SymPy's derivative is {truth}; fix the answer or the question")
+
+
+def render_text(report: LintReport) -> str:
+    """One line per finding, then a summary line."""
+    lines = [str(f) for f in report.findings]
+    summary = (f"{len(report.files)} file(s) linted: {len(report.errors)} error(s), "
+               f"{len(report.warnings)} warning(s)")
+    if report.unloadable:
+        summary += f", {len(report.unloadable)} file(s) could not be loaded"
+    return "\n".join([*lines, summary]) + "\n"
+
+
+def render_json(report: LintReport) -> str:
+    """The report as JSON, keys in a fixed order (same input, same bytes)."""
+    import json
+
+    body = {"files": list(report.files), "errors": len(report.errors),
+            "warnings": len(report.warnings), "unloadable": list(report.unloadable),
+            "findings": [f.to_dict() for f in report.findings]}
+    return json.dumps(body, indent=2) + "\n"
+
+
+RENDERERS = {"text": render_text, "json": render_json}

@@ -1,0 +1,39 @@
+"""The grader on random questions: equal rewrites of the truth pass, perturbations do not."""
+
+from __future__ import annotations
+
+import pytest
+import sympy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gradcheck.strategies import equal_rewrites, expressions, perturbations
+from tests.properties.helpers import SYMBOLS, X, problem_for, text
+
+grade = pytest.importorskip("gradcheck.grading").grade
+
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def with_truth(strategy: object) -> st.SearchStrategy[tuple[sympy.Expr, sympy.Expr]]:
+    """(f, an answer built from d f / d x by ``strategy``)."""
+    return expressions(SYMBOLS, max_depth=2).flatmap(
+        lambda f: st.tuples(st.just(f), strategy(sympy.diff(f, X))))  # type: ignore[operator]
+
+
+@SETTINGS
+@given(with_truth(equal_rewrites))
+def test_equal_rewrites_of_the_truth_are_accepted(case: tuple[sympy.Expr, sympy.Expr]) -> None:
+    f, answer = case
+    result = grade(problem_for(f), "df_dx", text(answer))
+    assert result.verdict == "pass", (f, text(answer), result)
+
+
+@SETTINGS
+@given(with_truth(lambda d: perturbations(d, SYMBOLS)))
+def test_perturbed_answers_are_rejected(case: tuple[sympy.Expr, sympy.Expr]) -> None:
+    f, answer = case
+    result = grade(problem_for(f), "df_dx", text(answer))
+    assert result.verdict == "fail", (f, text(answer), result)
+
