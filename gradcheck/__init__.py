@@ -23,26 +23,67 @@ from gradcheck.errors import (
 
 # public name -> the module that defines it
 _LAZY = {
-    "CheckReport": "gradcheck.check",
-    "Comparison": "gradcheck.check",
-    "QuestionResult": "gradcheck.check",
-    "check": "gradcheck.check",
+    "CheckReport": "gradcheck.checks",
+    "Comparison": "gradcheck.checks",
+    "QuestionResult": "gradcheck.checks",
+    "check": "gradcheck.checks",
     "Derivation": "gradcheck.derivation",
     "Target": "gradcheck.derivation",
     "derive": "gradcheck.derivation",
-    "explain": "gradcheck.explain",
+    "explain": "gradcheck.explanation",
+    "grade": "gradcheck.grading",
+    "verify": "gradcheck.verification",
+    "verify_backward": "gradcheck.backward",
+    "BatchReport": "gradcheck.batch",
+    "grade_batch": "gradcheck.batch",
+    "Submission": "gradcheck.submissions",
+    "read_submissions": "gradcheck.submissions",
+    "Finding": "gradcheck.linting",
+    "LintReport": "gradcheck.linting",
+    "lint": "gradcheck.linting",
     "load_bank": "gradcheck.loader",
     "load_problem": "gradcheck.loader",
     "Problem": "gradcheck.problem",
     "Question": "gradcheck.problem",
     "Tolerance": "gradcheck.tolerances",
+    "Evidence": "gradcheck.verdict",
     "GradeResult": "gradcheck.verdict",
 }
 
-__all__ = sorted([
-    "BackendUnavailableError", "ExitCode", "ExpressionError", "GradcheckError",
-    "ProblemError", "UnsupportedFunctionError", "UsageError", *_LAZY,
-])
+__all__ = [
+    "BackendUnavailableError",
+    "BatchReport",
+    "CheckReport",
+    "Comparison",
+    "Derivation",
+    "Evidence",
+    "ExitCode",
+    "ExpressionError",
+    "Finding",
+    "GradcheckError",
+    "GradeResult",
+    "LintReport",
+    "Problem",
+    "ProblemError",
+    "Question",
+    "QuestionResult",
+    "Submission",
+    "Target",
+    "Tolerance",
+    "UnsupportedFunctionError",
+    "UsageError",
+    "check",
+    "derive",
+    "explain",
+    "grade",
+    "grade_batch",
+    "lint",
+    "load_bank",
+    "load_problem",
+    "read_submissions",
+    "verify",
+    "verify_backward",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -59,10 +100,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from gradcheck.check import CheckReport, Comparison, QuestionResult, check
+    from gradcheck.backward import verify_backward
+    from gradcheck.batch import BatchReport, grade_batch
+    from gradcheck.checks import CheckReport, Comparison, QuestionResult, check
     from gradcheck.derivation import Derivation, Target, derive
-    from gradcheck.explain import explain
+    from gradcheck.explanation import explain
+    from gradcheck.grading import grade
+    from gradcheck.linting import Finding, LintReport, lint
     from gradcheck.loader import load_bank, load_problem
     from gradcheck.problem import Problem, Question
+    from gradcheck.submissions import Submission, read_submissions
     from gradcheck.tolerances import Tolerance
-    from gradcheck.verdict import GradeResult
+    from gradcheck.verdict import Evidence, GradeResult
+    from gradcheck.verification import verify
