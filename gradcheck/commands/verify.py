@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 
 from gradcheck.errors import ExitCode
 
@@ -13,7 +13,6 @@ examples:
   gradcheck verify --function "(w*x - y)^2" --wrt w --answer "2x(wx - y)" --domain x=-5:5
   gradcheck verify --function "log(x)" --wrt x --answer "1/x" --domain x=0.1:3 --format json
 """
-EVIDENCE_ROWS = 5
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> ExitCode:
     from gradcheck.errors import UsageError
+    from gradcheck.report.grades import render_answer
+    from gradcheck.report.json_report import dumps
     from gradcheck.verification import parse_domain, verify
 
     if args.points < 1:
@@ -48,31 +49,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     result = verify(args.function, args.wrt, args.answer, domain=domain, seed=args.seed,
                     points=args.points)
     if args.format == "json":
-        body = {"seed": result.seed, **result.to_dict()}
-        print(json.dumps(body, indent=2, allow_nan=False))
+        sys.stdout.write(dumps({"seed": result.seed, **result.to_dict()}))
     else:
-        print(render_text(result))
+        sys.stdout.write(render_answer(result))
     return {"pass": ExitCode.OK, "fail": ExitCode.FAILED}.get(result.verdict, ExitCode.USAGE)
-
-
-def render_text(result: object) -> str:
-    """Verdict, diagnosis, feedback, the answer as read, and a few evidence rows."""
-    from gradcheck.points import format_point
-    from gradcheck.verdict import GradeResult
-
-    assert isinstance(result, GradeResult)
-    lines = [f"verdict:     {result.verdict}"]
-    if result.diagnosis:
-        lines.append(f"diagnosis:   {result.diagnosis}")
-    lines.append(f"feedback:    {result.feedback}")
-    if result.understood_as is not None:
-        lines.append(f"read as:     {result.understood_as}")
-        lines.append(f"derivative:  {result.expected}")
-    if result.evidence:
-        shown = result.evidence[:EVIDENCE_ROWS]
-        lines.append(f"evidence ({len(shown)} of {len(result.evidence)} points):")
-        for e in shown:
-            mark = "ok " if e.agrees else "BAD"
-            lines.append(f"  {mark} {format_point(e.point)}: answer {e.got:.10g}, "
-                         f"derivative {e.expected:.10g}")
-    return "\n".join(lines)

@@ -81,7 +81,8 @@ def _evidence_lines(evidence: tuple[Evidence, ...], most: int = EVIDENCE_SHOWN) 
     ordered = [*evidence[:1], *sorted(evidence[1:], key=lambda e: e.agrees)]
     lines = [_evidence(e) for e in ordered[:most]]
     if len(ordered) > most:
-        lines.append(f"... and {len(ordered) - most} more points "
+        more = len(ordered) - most
+        lines.append(f"... and {more} more point{'s' if more != 1 else ''} "
                      f"({sum(not e.agrees for e in ordered[most:])} disagree)")
     return lines
 

@@ -94,7 +94,7 @@ def test_cli_pass_text(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["verify", "--function", "log(1 + exp(x))", "--wrt", "x",
                  "--answer", "1/(1 + exp(-x))", "--domain", "x=-5:5"])
     out = capsys.readouterr().out
-    assert code == 0 and "verdict:     pass" in out and "read as:" in out
+    assert code == 0 and "verdict:       PASS" in out and "understood as: 1/(1 + exp(-x))" in out
 
 
 def test_cli_fail_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -80,8 +80,8 @@ def test_a_correct_backward_passes_every_question_it_answers(exercise) -> None:
     dloss_dw = results[2]
     assert dloss_dw.backend == "backward" and dloss_dw.dtype == "float64"
     assert dloss_dw.value == pytest.approx(-7.84, rel=1e-12)
-    assert render_text(as_report(results)).endswith(
-        "3 of 3 checks passed (seed 0, 20 random points per question, backends: backward)\n")
+    assert ("3 of 3 checks passed (seed 0, 20 random points per question, backends: backward)\n"
+            in render_text(as_report(results)))
 
 
 @pytest.mark.parametrize("grad_fn", [missing_x, sign_flipped], ids=["missing-x", "sign-flipped"])
