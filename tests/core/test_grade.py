@@ -222,3 +222,14 @@ def test_question_about_a_bare_symbol_grades_a_wrong_answer(write_problem) -> No
     result = grade_answer(load_problem(path), "dy_dx", "1")
     assert result.verdict == "fail"
     assert grade_answer(load_problem(path), "dy_dx", "0").verdict == "pass"
+
+
+def test_a_repeated_answer_is_graded_once_and_kept_per_problem_object() -> None:
+    grade_module.clear_cache()
+    problem = load_problem(SEEDS / "linear-regression.toml")
+    first = grade(problem, "dloss_dw", "2x(wx - y)")
+    assert grade(problem, "dloss_dw", "2x(wx - y)") is first
+    assert grade(problem, "dloss_dw", "2x(wx - y)", seed=1) is not first
+    other = load_problem(SEEDS / "linear-regression.toml")  # equal, but another object
+    again = grade(other, "dloss_dw", "2x(wx - y)")
+    assert again is not first and again == first
