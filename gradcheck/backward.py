@@ -25,6 +25,7 @@ derivatives are not what a backward pass returns, and raise UsageError.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -133,8 +134,18 @@ def _answered_names(grad_fn: GradFn | type, problem: Problem) -> set[str]:
     if _is_autograd_function(grad_fn):
         return set(problem.symbol_names)
     start = given(problem)
-    probe = start if start is not None else draw(problem, 1, rng_for(0, problem.id, "probe"))
-    result = _call_point(grad_fn, problem, probe[0])
+    probes = draw(problem, 4, rng_for(0, problem.id, "probe"))
+    if start is not None:
+        probes = np.vstack([start, probes])
+    failures: list[str] = []
+    for row in probes:
+        result = _call_point(grad_fn, problem, row)
+        if not isinstance(result, _Raised):
+            break
+        failures.append(result.describe(problem, row))
+    else:
+        raise UsageError(f"{_name(grad_fn)} raised at every point tried ({failures[0]}, ...); "
+                         "pass question=<id> to check one derivative and see where it fails")
     if not isinstance(result, Mapping):
         raise UsageError(f"{_name(grad_fn)} returned a number, not a dict keyed by wrt name; "
                          "pass question=<id> to say which derivative it is")
@@ -208,19 +219,42 @@ def _pick(result: Any, wrt: str, grad_fn: GradFn) -> Any:
     return result[wrt]
 
 
+@dataclass(frozen=True)
+class _Raised:
+    """The user's function raised at a point: its value there is NaN, a failed comparison."""
+
+    error: Exception
+
+    def describe(self, problem: Problem, row: np.ndarray) -> str:
+        where = format_point(label(problem.symbol_names, row))
+        return f"{type(self.error).__name__}: {self.error} at {where}"
+
+
 def _call_point(grad_fn: GradFn, problem: Problem, row: np.ndarray) -> Any:
     kwargs = {name: float(v) for name, v in zip(problem.symbol_names, row, strict=True)}
+    _check_signature(grad_fn, problem, kwargs)
     try:
         return grad_fn(**kwargs)
-    except Exception as exc:
-        where = format_point(label(problem.symbol_names, row))
-        raise UsageError(f"{_name(grad_fn)} raised {type(exc).__name__}: {exc} when called with "
-                         f"floats at {where}; it must take the symbols "
-                         f"{', '.join(problem.symbol_names)} as keyword arguments") from exc
+    except Exception as exc:  # noqa: BLE001 - the user's code failing at a point is a result
+        return _Raised(exc)
+
+
+def _check_signature(grad_fn: GradFn, problem: Problem, kwargs: Mapping[str, float]) -> None:
+    try:
+        inspect.signature(grad_fn).bind(**kwargs)
+    except TypeError as exc:
+        raise UsageError(f"{_name(grad_fn)} cannot be called with the symbols "
+                         f"{', '.join(problem.symbol_names)} as keyword arguments ({exc}); "
+                         "give it one parameter per symbol") from None
+    except ValueError:  # no signature to read (a builtin): let the call itself decide
+        return
 
 
 def _scalar(grad_fn: GradFn, problem: Problem, row: np.ndarray, wrt: str) -> float:
-    value = np.asarray(_pick(_call_point(grad_fn, problem, row), wrt, grad_fn), dtype=np.float64)
+    result = _call_point(grad_fn, problem, row)
+    if isinstance(result, _Raised):
+        return float("nan")
+    value = np.asarray(_pick(result, wrt, grad_fn), dtype=np.float64)
     if value.size != 1:
         raise UsageError(f"{_name(grad_fn)} returned shape {value.shape} for one point; return "
                          "one number per derivative")

@@ -80,6 +80,23 @@ def expand(problem: Problem, expr: sympy.Expr, keep: Iterable[str] = ()) -> symp
     return expr
 
 
+STEP_FUNCTIONS = (sympy.floor, sympy.ceiling)
+
+
+def differentiate(expr: sympy.Expr, *wrt: sympy.Symbol) -> sympy.Expr:
+    """``sympy.diff``, with the derivative of floor and ceiling taken as 0.
+
+    SymPy leaves ``Derivative(floor(x), x)`` unevaluated; it is 0 away from the jumps,
+    and the check sets points at a jump aside (one-sided differences disagree there).
+    """
+    result = sympy.diff(expr, *wrt)
+    if not result.has(sympy.Derivative):
+        return result
+    return result.replace(
+        lambda e: isinstance(e, sympy.Derivative) and e.expr.func in STEP_FUNCTIONS,
+        lambda e: sympy.Integer(0))
+
+
 def derive(problem: Problem) -> Derivation:
     """Derive every question of a problem, and the local gradient of every graph edge."""
     forward = tuple((s.name, expand(problem, s.expr)) for s in problem.stages)
@@ -98,8 +115,8 @@ def derive_question(problem: Problem, question: Question) -> Target:
     variables = (*problem.symbol_names, *cut_names)
     function = expand(problem, question.of_expr, keep=cut_names)
     wrt_symbols = [sym(w) for w in question.wrt]
-    first = sympy.diff(function, wrt_symbols[0])
-    derivative = sympy.diff(first, *wrt_symbols[1:]) if len(wrt_symbols) > 1 else first
+    first = differentiate(function, wrt_symbols[0])
+    derivative = differentiate(first, *wrt_symbols[1:]) if len(wrt_symbols) > 1 else first
     cut = tuple((name, expand(problem, sym(name))) for name in cut_names)
     return Target(
         question=question,
@@ -118,7 +135,7 @@ def local_gradients(problem: Problem) -> tuple[LocalGradient, ...]:
     grads: list[LocalGradient] = []
     for stage in problem.stages:
         inputs = sorted((s.name for s in stage.expr.free_symbols), key=order.__getitem__)
-        grads.extend(LocalGradient(stage.name, name, sympy.diff(stage.expr, sym(name)))
+        grads.extend(LocalGradient(stage.name, name, differentiate(stage.expr, sym(name)))
                      for name in inputs)
     return tuple(grads)
 

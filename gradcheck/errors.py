@@ -72,10 +72,17 @@ class UnsupportedFunctionError(GradcheckError, ValueError):
         self.backend = backend
         self.function = function
         self.where = where
-        text = f"backend {backend!r} cannot compile {function}"
-        if where:
-            text += f" (in {where})"
-        text += "; rewrite the expression with supported functions or choose another backend"
+        if backend == "tape":  # before any backend: outside gradcheck's function table
+            text = f"gradcheck cannot compile {function}"
+            if where:
+                text += f" (in {where})"
+            text += ("; it is outside gradcheck's function table (see docs/answers.md): "
+                     "rewrite the expression with supported functions")
+        else:
+            text = f"backend {backend!r} cannot compile {function}"
+            if where:
+                text += f" (in {where})"
+            text += "; rewrite the expression with supported functions or choose another backend"
         super().__init__(text)
 
 

@@ -132,7 +132,7 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
     file.check_keys(data, TOP_KEYS, "")
     pid = file.string(data, "id", "id", required=True)
     if pid != stem:
-        raise file.error("id", f"is {pid!r} but the file is named {stem!r}.toml",
+        raise file.error("id", f"is {pid!r} but the file is named {stem}.toml",
                          "make the id equal the file name without .toml")
     if not ID_RE.match(pid):
         raise file.error("id", f"{pid!r} is not a valid id", "use letters, digits, - _ and .")

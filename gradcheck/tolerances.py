@@ -52,10 +52,10 @@ def tolerance_for(dtype: str, override: Tolerance | None = None) -> Tolerance:
     if override is None:
         return base
     if dtype == "float32":
-        # An override written for float64 must never make float32 stricter than its default.
-        return replace(
-            override,
-            rtol=max(override.rtol, base.rtol),
-            atol=max(override.atol, base.atol),
-        )
+        # An override written for float64 must never make float32 stricter than its default;
+        # where it is stricter, the float32 default (and its reason) stands.
+        if override.rtol <= base.rtol and override.atol <= base.atol:
+            return base
+        return replace(override, rtol=max(override.rtol, base.rtol),
+                       atol=max(override.atol, base.atol))
     return override

@@ -151,17 +151,27 @@ def test_undefined_at_the_given_point_is_a_problem_error(write_problem) -> None:
         check([problem])
 
 
-def test_unsupported_function_names_it(write_problem) -> None:
+def test_floor_differentiates_to_zero_between_its_jumps(write_problem) -> None:
     problem = load_problem(write_problem("""
         id = "p"
         [symbols.x]
+        value = 1.5
         [[questions]]
         id = "q"
         of = "floor(x)*x"
         wrt = "x"
         """))
-    with pytest.raises(ProblemError, match="Derivative"):
-        check([problem])
+    (result,) = check([problem], points=40).results
+    assert result.passed and result.value == 1.0  # d/dx floor(x)*x = floor(x) = 1 at 1.5
+
+
+def test_unsupported_function_names_it() -> None:
+    from gradcheck.errors import UnsupportedFunctionError
+    from gradcheck.tape import build_tape
+
+    x = sym("x")
+    with pytest.raises(UnsupportedFunctionError, match="cannot compile besselj"):
+        build_tape([sympy.besselj(0, x)], [x])
 
 
 def test_second_derivatives_and_mixed(write_problem) -> None:
@@ -205,3 +215,76 @@ def test_same_seed_same_bytes_other_seed_other_points() -> None:
     assert first != other
     data = json.loads(first)
     assert data["seed"] == 3 and data["passed"] is True
+
+
+KINKS_AWAY_FROM_THE_POINTS = """
+id = "p"
+[symbols.x]
+domain = [0.2, 0.9]
+[symbols.y]
+[[questions]]
+id = "relu"
+of = "relu(x - 0.5)*y"
+wrt = "x"
+[[questions]]
+id = "abs"
+of = "Abs(x - 0.5)*y"
+wrt = "x"
+[[questions]]
+id = "step"
+of = "Heaviside(x - 0.5)*y + x"
+wrt = "x"
+[[questions]]
+id = "piecewise"
+of = "Piecewise((x**2, x > 0.5), (x, True))*y"
+wrt = "x"
+"""
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kinks_near_random_points_do_not_fail_correct_derivatives(write_problem, seed) -> None:
+    # Richardson's stencil reaches 5% of |x|: many of 150 points straddle the kink at 0.5.
+    problem = load_problem(write_problem(KINKS_AWAY_FROM_THE_POINTS))
+    results = check([problem], points=150, seed=seed).results
+    assert [(r.question, r.passed) for r in results] == [
+        ("relu", True), ("abs", True), ("step", True), ("piecewise", True)]
+
+
+def test_wrong_derivative_of_a_kinked_function_still_fails(write_problem) -> None:
+    problem = load_problem(write_problem(KINKS_AWAY_FROM_THE_POINTS))
+    target = derive(problem).target("abs")
+    wrong = target.__class__(**{**target.__dict__, "derivative": 1.001 * target.derivative})
+    (result,) = check_target(problem, wrong, [get_backend("numpy")], points=50, seed=0)
+    fd = next(c for c in result.comparisons if c.what == "symbolic vs finite differences")
+    assert not fd.passed and fd.failures == fd.points
+
+
+def test_a_loose_tolerance_does_not_let_a_wrong_reference_formula_pass(write_problem) -> None:
+    problem = _problem(write_problem, """
+        [[questions]]
+        id = "q"
+        of = "loss"
+        wrt = "w"
+        answer = "2.01*x*(w*x - y)"
+        """, extra='[tolerance]\nrtol = 1e-2\nreason = "rounded value answers"\n')
+    (result,) = check([problem]).results
+    ref = next(c for c in result.comparisons if c.what == "reference answer vs symbolic")
+    assert not ref.passed and ref.tolerance.rtol == 1e-6
+
+
+def test_value_question_at_a_kink_is_a_problem_error(write_problem) -> None:
+    problem = load_problem(write_problem("""
+        id = "p"
+        [symbols.w]
+        value = 0.0
+        [symbols.x]
+        value = 2.0
+        [[questions]]
+        id = "q"
+        of = "Abs(w)*x"
+        wrt = "w"
+        kind = "value"
+        answer = "0"
+        """))
+    with pytest.raises(ProblemError, match="not differentiable"):
+        check([problem])

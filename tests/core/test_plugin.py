@@ -122,7 +122,7 @@ BROKEN = [
     pytest.param('id = "p"\n[symbols.x]\nvalue = "one"\n', "symbols.x.value", "must be a number",
                  id="bad-value"),
     pytest.param('id = "p"\n[symbols.x\n', "", "is not valid TOML", id="toml-syntax"),
-    pytest.param('id = "q"\n[symbols.x]\n', "id", "but the file is named 'p'.toml",
+    pytest.param('id = "q"\n[symbols.x]\n', "id", "but the file is named p.toml",
                  id="id-not-stem"),
     pytest.param(problem_text().replace('of = "loss"', 'of = "los"'), "questions.dloss_dw.of",
                  "cannot read", id="unknown-name"),
