@@ -48,6 +48,7 @@ FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = MappingProxyType({
     "sec": sympy.sec, "csc": sympy.csc, "cot": sympy.cot,
     "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "atan2": sympy.atan2,
     "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
+    "sech": sympy.sech, "csch": sympy.csch, "coth": sympy.coth,
     "asinh": sympy.asinh, "acosh": sympy.acosh, "atanh": sympy.atanh,
     "Abs": sympy.Abs, "abs": sympy.Abs, "sign": sympy.sign,
     "Max": sympy.Max, "max": sympy.Max, "Min": sympy.Min, "min": sympy.Min,
@@ -89,7 +90,7 @@ _LATEX: dict[str, tuple[str, str]] = {
     "pi": ("name", "pi"), "sigma": ("name", "sigmoid"), "ln": ("name", "log"),
     "arcsin": ("name", "asin"), "arccos": ("name", "acos"), "arctan": ("name", "atan"),
     **{f: ("name", f) for f in ("exp", "log", "sin", "cos", "tan", "sec", "csc", "cot",
-                                "sinh", "cosh", "tanh")},
+                                "sinh", "cosh", "tanh", "sech", "csch", "coth")},
 }
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?", re.ASCII)
 _DIGITS = frozenset("0123456789")

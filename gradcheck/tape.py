@@ -24,6 +24,7 @@ FUNCTION_OPS: dict[type, str] = {
     sympy.sec: "sec", sympy.csc: "csc", sympy.cot: "cot",
     sympy.asin: "asin", sympy.acos: "acos", sympy.atan: "atan", sympy.atan2: "atan2",
     sympy.sinh: "sinh", sympy.cosh: "cosh", sympy.tanh: "tanh",
+    sympy.sech: "sech", sympy.csch: "csch", sympy.coth: "coth",
     sympy.asinh: "asinh", sympy.acosh: "acosh", sympy.atanh: "atanh",
     sympy.Abs: "abs", sympy.sign: "sign", sympy.Max: "max", sympy.Min: "min",
     sympy.Heaviside: "heaviside", sympy.DiracDelta: "diracdelta",

@@ -55,6 +55,8 @@ TABLE: Table = {
     "cot": lambda x: 1.0 / np.tan(x),
     "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "atan2": np.arctan2,
     "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh,
+    "sech": lambda x: 1.0 / np.cosh(x), "csch": lambda x: 1.0 / np.sinh(x),
+    "coth": lambda x: 1.0 / np.tanh(x),
     "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
     "abs": np.abs, "sign": np.sign,
     "max": lambda *a: functools.reduce(np.maximum, a),

@@ -118,6 +118,8 @@ def build_table(torch: Any) -> dict[str, Any]:
         "cot": lambda x: 1.0 / torch.tan(x),
         "asin": torch.asin, "acos": torch.acos, "atan": torch.atan, "atan2": torch.atan2,
         "sinh": torch.sinh, "cosh": torch.cosh, "tanh": torch.tanh,
+        "sech": lambda x: 1.0 / torch.cosh(x), "csch": lambda x: 1.0 / torch.sinh(x),
+        "coth": lambda x: 1.0 / torch.tanh(x),
         "asinh": torch.asinh, "acosh": torch.acosh, "atanh": torch.atanh,
         "abs": torch.abs, "sign": torch.sign,
         "max": lambda *a: functools.reduce(torch.maximum, a),

@@ -51,6 +51,8 @@ BOTH = [
     ("sqrt", "sqrt(x)", sympy.sqrt(x)),
     ("trig", "sin(x)*cos(y) + tan(w)", sympy.sin(x) * sympy.cos(y) + sympy.tan(w)),
     ("reciprocal-trig", "sec(x) + csc(x) + cot(x)", sympy.sec(x) + sympy.csc(x) + sympy.cot(x)),
+    ("reciprocal-hyperbolic", "sech(x)**2 + csch(x) + coth(x)",
+     sympy.sech(x) ** 2 + sympy.csch(x) + sympy.coth(x)),
     ("inverse-trig", "asin(x) + acos(x) + atan(x)", sympy.asin(x) + sympy.acos(x) + sympy.atan(x)),
     ("atan2", "atan2(y, x)", sympy.atan2(y, x)),
     ("hyperbolic", "sinh(x) + cosh(x) + tanh(x)", sympy.sinh(x) + sympy.cosh(x) + sympy.tanh(x)),

@@ -43,6 +43,8 @@ CASES = [
     Case("asin", sympy.asin(x), x=(-0.95, 0.95)), Case("acos", sympy.acos(x), x=(-0.95, 0.95)),
     Case("atan", sympy.atan(x)), Case("atan2", sympy.atan2(y, x)),
     Case("sinh", sympy.sinh(x)), Case("cosh", sympy.cosh(x)), Case("tanh", sympy.tanh(x)),
+    Case("sech", sympy.sech(x)), Case("csch", sympy.csch(x), x=(0.2, 3.0)),
+    Case("coth", sympy.coth(x), x=(0.2, 3.0)),
     Case("asinh", sympy.asinh(x)), Case("acosh", sympy.acosh(x), x=(1.1, 5.0)),
     Case("atanh", sympy.atanh(x), x=(-0.9, 0.9)),
     Case("abs", sympy.Abs(x)), Case("sign", sympy.sign(x)),
