@@ -87,7 +87,8 @@ def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, s
 
     Args:
         bank: the problems (e.g. from ``load_bank``).
-        submissions: e.g. from ``read_submissions``; broken ones become ``error`` rows.
+        submissions: e.g. from ``read_submissions``; broken ones become ``error`` rows with
+            no student, problem or question (their ``answer`` is the line as read).
         seed, points, time_limit: passed to the grader for every row.
         workers: grading processes (at least 1).
         progress: called as ``progress(done, total)`` after each row.
@@ -97,7 +98,7 @@ def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, s
         UsageError: for workers < 1, points < 1 or a time limit that is not positive.
     """
     _check_options(workers, points, time_limit)
-    rows = tuple(submissions)
+    rows = tuple(_nameless(sub) for sub in submissions)
     settings = BatchSettings(points=points, time_limit=float(time_limit))
     by_id = {p.id: p for p in bank}
     known = {p.id: frozenset(q.id for q in p.questions) for p in bank}
@@ -152,6 +153,14 @@ def _can_fork() -> bool:
 
 
 # ---- rows that cannot be graded -------------------------------------------------------
+
+
+def _nameless(sub: Submission) -> Submission:
+    """A broken row keeps its row number and text, but names no student, problem or question
+    (so it adds no student, column or suite to a report), however it was built."""
+    if sub.broken is None or not (sub.student or sub.problem or sub.question):
+        return sub
+    return replace(sub, student="", problem="", question="")
 
 
 def _result(sub: Submission, verdict: VerdictName, feedback: str) -> GradeResult:

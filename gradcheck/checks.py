@@ -29,6 +29,9 @@ DEFAULT_POINTS = 20
 DEFAULT_SEED = 0
 MAX_UNDEFINED = 0.2  # more undefined random points than this means the domain is wrong
 KINK_RTOL = 1e-4
+DOMAIN_POINTS = 200
+KEY_POINTS = 25  # undefined points domain_keys looks at
+KEY_REDRAWS = 8  # fresh values of one symbol tried at each of them
 
 
 @dataclass(frozen=True)
@@ -224,9 +227,10 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
                            "move the symbols' values off the kink, or ask for a formula")
     random_defined = defined[int(has_given):]
     if np.mean(~random_defined) > MAX_UNDEFINED:
-        bad = pts[int(has_given):][~random_defined][0]
+        undefined = pts[int(has_given):][~random_defined]
+        bad = undefined[0]
         raise ProblemError(
-            problem.path, _domain_keys(problem, target),
+            problem.path, domain_keys(problem, target, undefined, seed=seed),
             f"{target.question.label} is undefined at {np.mean(~random_defined):.0%} of random "
             f"points in the domains (e.g. {_fmt(label(target.variables, bad))})",
             "choose domains where the function and its derivative are defined")
@@ -370,11 +374,56 @@ def compare(what: str, got_by: str, expected_by: str, got: np.ndarray, expected:
         method=fd.method if fd else None, step=float(fd.steps[worst]) if fd else None)
 
 
-def _domain_keys(problem: Problem, target: Target) -> str:
-    used = sorted({s.name for s in target.function.free_symbols} & set(problem.symbol_names),
-                  key=problem.symbol_names.index)
-    return ", ".join(f"symbols.{n}.domain" for n in used) or "symbols"
-
-
 def _fmt(point: tuple[tuple[str, float], ...]) -> str:
     return ", ".join(f"{n}={v:.4g}" for n, v in point)
+
+
+def domain_keys(problem: Problem, target: Target, undefined: np.ndarray | None = None, *,
+                seed: int = 0) -> str:
+    """The keys ``symbols.NAME.domain`` of the symbols whose domain makes ``target`` undefined.
+
+    A symbol matters when changing it alone (to fresh random values from its domain, the
+    other symbols kept) makes the question's function or derivative defined at one of
+    the points where it was undefined: for ``log(w)*x`` that is ``w`` only. Deterministic
+    (``rng_for(seed, ...)``).
+
+    Args:
+        problem: the problem.
+        target: the question's Target (``derive(problem).target(question_id)``).
+        undefined: points where it is undefined, shape (n, n_symbols) or completed with the
+            cut stages (n, len(target.variables)); only the symbol columns are read. When
+            None, they are drawn from the domains.
+        seed: seed of the random values.
+
+    Returns:
+        E.g. ``"symbols.w.domain"``; when no single symbol can be blamed, the keys of every
+        symbol of the function, or ``"symbols"`` when it has none.
+    """
+    names = problem.symbol_names
+    free = {s.name for s in target.function.free_symbols}
+    fallback = ", ".join(f"symbols.{n}.domain" for n in names if n in free) or "symbols"
+    try:
+        tape = build_tape([target.function, target.first, target.derivative], target.symbols)
+    except ValueError:
+        return fallback
+    backend = NumpyBackend()
+
+    def defined(symbol_points: np.ndarray) -> np.ndarray:
+        values = backend.evaluate(tape, complete(target, problem, symbol_points))
+        return np.all(np.isfinite(values), axis=0)
+
+    keys = ("domain-keys", problem.id, target.question.id)
+    if undefined is None:
+        undefined = draw(problem, DOMAIN_POINTS, rng_for(seed, *keys))
+    base = np.asarray(undefined, dtype=np.float64)[:, :len(names)]
+    base = base[~defined(base)][:KEY_POINTS] if len(base) else base
+    if not len(base):
+        return fallback
+    matters = []
+    for i, symbol in enumerate(problem.symbols):
+        low, high = symbol.domain
+        moved = np.repeat(base, KEY_REDRAWS, axis=0)
+        moved[:, i] = low + (high - low) * rng_for(seed, *keys, symbol.name).random(len(moved))
+        if np.any(defined(moved)):
+            matters.append(symbol.name)
+    return ", ".join(f"symbols.{n}.domain" for n in matters) or fallback

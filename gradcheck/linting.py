@@ -8,25 +8,36 @@ lists everything to fix. The checks:
 * symbols no stage or question uses, stages no later stage or question uses;
 * questions without a reject test (warning);
 * domains where a question's function or derivative is undefined at some random
-  points (warning) or at most of them (error);
+  points (warning) or at more than ``gradcheck.checks.MAX_UNDEFINED`` of them (error,
+  the share at which ``gradcheck check`` refuses the problem), naming only the symbols
+  whose domain matters (``domain_keys``);
 * reference answers that disagree with SymPy's derivative (error).
+
+One finding per question and key: a question whose domain is an error is not checked
+further, and when ``gradcheck check``'s own points refuse a domain that lint's points
+only warned about, the warning becomes that error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from gradcheck.checks import DOMAIN_POINTS, MAX_UNDEFINED, domain_keys
 from gradcheck.errors import ExitCode, ProblemError
 from gradcheck.problem import Problem
 
+if TYPE_CHECKING:
+    from gradcheck.derivation import Target
+
+__all__ = ["DOMAIN_POINTS", "Finding", "LintReport", "MAX_UNDEFINED", "RENDERERS", "domain_keys",
+           "lint", "lint_problem", "render_json", "render_text"]
+
 Level = Literal["error", "warning"]
-DOMAIN_POINTS = 200
-MOST = 0.5  # undefined at more than this share of random points: an error, not a warning
 
 
 @dataclass(frozen=True)
@@ -40,7 +51,10 @@ class Finding:
     hint: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.path}: {self.key or '-'}: {self.level}: {self.message}"
+        """``path: key: level: message (hint)``; without a key (e.g. a TOML syntax error),
+        ``path: level: message (hint)``."""
+        where = f"{self.path}: {self.key}" if self.key else self.path
+        text = f"{where}: {self.level}: {self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 
     def to_dict(self) -> dict[str, str]:
@@ -102,11 +116,26 @@ def lint(paths: Iterable[str | Path], *, seed: int = 0) -> LintReport:
 
 def lint_problem(problem: Problem, *, seed: int = 0) -> list[Finding]:
     """Every finding about one loaded problem."""
+    from gradcheck.derivation import derive
+
     findings = [*_unused_symbols(problem), *_unused_stages(problem), *_missing_rejects(problem)]
-    domain = list(_domains(problem, seed))
-    findings += domain
-    if not any(f.level == "error" for f in domain):
-        findings += _references(problem, seed)
+    for target in derive(problem).targets:
+        domain = _domain(problem, target, seed)
+        if domain is not None and domain.level == "error":
+            findings.append(domain)  # nothing more to check where the function is undefined
+            continue
+        checked = list(_reference(problem, target, seed))
+        refused = [f for f in checked if f.key == _DOMAIN_REFUSED]
+        if domain is not None and not refused:
+            findings.append(domain)
+        for f in checked:
+            if f.key == _DOMAIN_REFUSED:  # check's points refuse it: one error, lint's keys
+                key = domain.key if domain is not None else domain_keys(problem, target,
+                                                                         seed=seed)
+                label = target.question.label
+                f = replace(f, key=key, message=f.message.replace(
+                    label, f"{label} (question {target.question.id})", 1))
+            findings.append(f)
     return findings
 
 
@@ -169,65 +198,67 @@ def _missing_rejects(problem: Problem) -> Iterator[Finding]:
                            "e.g. a sign error, and one equal to the truth only at the given point")
 
 
-def _domains(problem: Problem, seed: int) -> Iterator[Finding]:
-    """Questions whose function or derivative is undefined at random points of the domains."""
+def _domain(problem: Problem, target: Target, seed: int) -> Finding | None:
+    """The question's function or derivative is undefined at random points of the domains:
+    an error above ``MAX_UNDEFINED`` of them (``gradcheck check`` refuses it), else a warning."""
     from gradcheck.backends.numpy_backend import NumpyBackend
     from gradcheck.checks import complete
-    from gradcheck.derivation import derive
     from gradcheck.points import draw, format_point, label, rng_for
     from gradcheck.tape import build_tape
 
-    for target in derive(problem).targets:
-        rng = rng_for(seed, "lint", problem.id, target.question.id)
-        pts = complete(target, problem, draw(problem, DOMAIN_POINTS, rng))
-        try:
-            tape = build_tape([target.function, target.first, target.derivative], target.symbols)
-        except ValueError as exc:
-            yield _finding(problem, f"questions.{target.question.id}", "error", str(exc))
-            continue
-        values = NumpyBackend().evaluate(tape, pts)
-        undefined = ~np.all(np.isfinite(values), axis=0)
-        share = float(np.mean(undefined))
-        if share == 0:
-            continue
-        example = format_point(label(target.variables, pts[np.flatnonzero(undefined)[0]]))
-        yield _finding(problem, _domain_keys(problem, target.function.free_symbols),
-                       "error" if share > MOST else "warning",
-                       f"{target.question.label} (question {target.question.id}) is undefined "
-                       f"at {share:.0%} of random points in the domains, e.g. {example}",
-                       "narrow the domains to where the function and its derivative are defined")
+    rng = rng_for(seed, "lint", problem.id, target.question.id)
+    pts = complete(target, problem, draw(problem, DOMAIN_POINTS, rng))
+    try:
+        tape = build_tape([target.function, target.first, target.derivative], target.symbols)
+    except ValueError as exc:
+        return _finding(problem, f"questions.{target.question.id}", "error", str(exc))
+    values = NumpyBackend().evaluate(tape, pts)
+    undefined = ~np.all(np.isfinite(values), axis=0)
+    share = float(np.mean(undefined))
+    if share == 0:
+        return None
+    example = format_point(label(target.variables, pts[np.flatnonzero(undefined)[0]]))
+    return _finding(problem, domain_keys(problem, target, pts[undefined], seed=seed),
+                    "error" if share > MAX_UNDEFINED else "warning",
+                    f"{target.question.label} (question {target.question.id}) is undefined "
+                    f"at {_percent(share)} of random points in the domains, e.g. {example}",
+                    "narrow the domains to where the function and its derivative are defined")
 
 
-def _domain_keys(problem: Problem, free: Iterable[object]) -> str:
-    names = {getattr(s, "name", "") for s in free}
-    used = [n for n in problem.symbol_names if n in names]
-    return ", ".join(f"symbols.{n}.domain" for n in used) or "symbols"
+def _percent(share: float) -> str:
+    """``34%``; one decimal where rounding would hide which side of MAX_UNDEFINED it is."""
+    text = f"{share:.0%}"
+    return f"{share:.1%}" if f"{MAX_UNDEFINED:.0%}" == text and share != MAX_UNDEFINED else text
 
 
-def _references(problem: Problem, seed: int) -> Iterator[Finding]:
-    """Reference answers that disagree with SymPy's derivative (numpy, float64)."""
+_DOMAIN_REFUSED = "\x00domain"  # marks check's refusal of a domain until lint_problem keys it
+
+
+def _reference(problem: Problem, target: Target, seed: int) -> Iterator[Finding]:
+    """The reference answer disagrees with SymPy's derivative (numpy, float64), or check
+    refuses the question (its own random points are undefined too often)."""
     from gradcheck.backends.numpy_backend import NumpyBackend
-    from gradcheck.checks import check_problem
-    from gradcheck.derivation import derive
+    from gradcheck.checks import DEFAULT_POINTS, check_target
     from gradcheck.points import format_point
     from gradcheck.report.messages import number
 
     try:
-        results = check_problem(problem, [NumpyBackend()], seed=seed)
+        results = check_target(problem, target, [NumpyBackend()], points=DEFAULT_POINTS,
+                               seed=seed)
     except ProblemError as exc:
-        yield Finding(exc.path, exc.key, "error", exc.message, exc.hint)
+        domain = exc.key.startswith("symbols")
+        yield Finding(exc.path, _DOMAIN_REFUSED if domain else exc.key, "error", exc.message,
+                      exc.hint)
         return
-    derivation = derive(problem)
     for result in results:
         for c in result.comparisons:
             if c.what.startswith("reference") and not c.passed:
-                truth = derivation.target(result.question).derivative
                 yield _finding(
                     problem, f"questions.{result.question}.answer", "error",
                     f"reference answer disagrees with SymPy's {result.label} at {c.failures} of "
                     f"{c.points} points: {number(c.got)} instead of {number(c.expected)} "
                     f"at {format_point(c.worst_point)}",
-                    f"SymPy's derivative is {truth}; fix the answer or the question")
+                    f"SymPy's derivative is {target.derivative}; fix the answer or the question")
 
 
 def render_text(report: LintReport) -> str:

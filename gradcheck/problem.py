@@ -78,7 +78,9 @@ class Question:
     def label(self) -> str:
         """``d loss / d w`` (or ``d2 loss / d w d x``) for messages and reports."""
         top = "d" if self.order == 1 else f"d{self.order}"
-        return f"{top} {self.of} / " + " ".join(f"d {w}" for w in self.wrt)
+        wrapped = self.of.startswith("(") and self.of.endswith(")")
+        of = self.of if self.of.isidentifier() or wrapped else f"({self.of})"
+        return f"{top} {of} / " + " ".join(f"d {w}" for w in self.wrt)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from typing import Literal
 
 from gradcheck.errors import UsageError
 
-__all__ = ["COLUMNS", "Submission", "parse_submissions", "read_submissions"]
+__all__ = ["COLUMNS", "Submission", "broken_submission", "parse_submissions",
+           "read_submissions"]
 
 COLUMNS = ("student", "problem", "question", "answer")
 Format = Literal["csv", "jsonl"]
@@ -31,8 +32,11 @@ class Submission:
 
     ``row`` is the 1-based data line number: for CSV the file line minus the header
     (row 1 is file line 2), for JSONL the file line. ``broken`` is None for a line
-    that could be read, else the reason it could not (the other fields then hold
-    whatever could be read, possibly "").
+    that could be read, else the reason it could not. A broken line names no one:
+    ``student``, ``problem`` and ``question`` are "" (a field that looks readable in
+    a line with the wrong number of fields may belong to another column), and
+    ``answer`` holds the line as it is in the file (NUL shown as ``\\0``, bytes that
+    are not UTF-8 as U+FFFD), for the report.
     """
 
     row: int
@@ -105,19 +109,23 @@ def _has_surrogates(text: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
-def _submission(row: int, values: Mapping[str, object], reason: str | None = None) -> Submission:
+def _submission(row: int, raw: str, values: Mapping[str, object],
+                reason: str | None = None) -> Submission:
+    """A readable submission, or a broken one that keeps only its row and raw text."""
     reason = reason or _problem_with(values)
-    fields = [values.get(key) for key in COLUMNS]
-    student, problem, question, answer = (
-        v if isinstance(v, str) and reason is None else _printable(v) for v in fields)
-    return Submission(row, student, problem, question, answer, broken=reason)
+    if reason is not None:
+        return broken_submission(row, raw, reason)
+    student, problem, question, answer = (str(values[key]) for key in COLUMNS)
+    return Submission(row, student, problem, question, answer)
 
 
-def _printable(value: object) -> str:
-    """What can be shown of a field of a broken line."""
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)[:200]
+def broken_submission(row: int, raw: str, reason: str) -> Submission:
+    """A line that could not be read: its row, its text (printable) and why; no identity."""
+    return Submission(row, "", "", "", _printable(raw.rstrip("\r\n")), broken=reason)
+
+
+def _printable(text: str) -> str:
+    """What can be shown of a broken line: NUL as ``\\0``, undecodable bytes as U+FFFD."""
     text = text.replace("\x00", "\\0")
     return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
 
@@ -135,12 +143,13 @@ def _jsonl(text: str) -> Iterator[Submission]:
             value = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as exc:
             reason = f"not valid JSON: {getattr(exc, 'msg', 'nested too deeply')}"
-            yield _submission(row, {}, reason)
+            yield broken_submission(row, line, reason)
             continue
         if not isinstance(value, dict):
-            yield _submission(row, {}, f"must be a JSON object, not {type(value).__name__}")
+            yield broken_submission(row, line,
+                                    f"must be a JSON object, not {type(value).__name__}")
             continue
-        yield _submission(row, value)
+        yield _submission(row, line, value)
 
 
 def _csv(text: str) -> Iterator[Submission]:
@@ -162,9 +171,12 @@ def _csv(text: str) -> Iterator[Submission]:
         if reason is not None and used > 1:
             reason += " (an unbalanced quote?)"
             used = 1
+        raw = lines[line]
         line += used
-        values = {name: fields[i] for name, i in index.items() if i < len(fields)}
-        yield _submission(row, values, reason)
+        if reason is not None:  # no field of a broken line is trusted, even one that reads well
+            yield broken_submission(row, raw, reason)
+            continue
+        yield _submission(row, raw, {name: fields[i] for name, i in index.items()})
 
 
 def _record(lines: list[str], start: int) -> tuple[list[str], int, str | None]:

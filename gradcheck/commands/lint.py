@@ -18,9 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser(
         "lint", help="find mistakes in problem files",
         description="Report schema errors, duplicate ids, unused symbols and stages, questions "
-                    "without a reject test, domains where a function is undefined, and "
+                    "without a reject test, domains where a function is undefined (an "
+                    "error above the share gradcheck check refuses, 20%), and "
                     "reference answers that disagree with SymPy. Each finding is printed as "
-                    "'path: key: level: message (hint)'. Exit 0 when there is no error "
+                    "'path: key: level: message (hint)' ('path: level: message (hint)' when "
+                    "it has no key). Exit 0 when there is no error "
                     "(warnings allowed unless --strict), 1 on errors, 2 on a usage error, "
                     "3 when a file cannot be loaded.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterable
 from gradcheck.batch import BatchReport
 from gradcheck.verdict import Evidence, GradeResult
 
-__all__ = ["GRADE_RENDERERS", "SCHEMA", "gradebook", "render_answer", "render_csv", "render_json",
-           "render_junit", "render_text"]
+__all__ = ["GRADE_RENDERERS", "SCHEMA", "clip", "gradebook", "render_answer", "render_csv",
+           "render_json", "render_junit", "render_text", "unreadable"]
 
 SCHEMA = "gradcheck/grade-report/1"
 FEEDBACK_WIDTH = 60
+ANSWER_SHOWN = 200  # characters of an answer shown in a table (JSON has the whole text)
+UNREADABLE = "(unreadable rows)"  # the group of rows that name no student, problem or question
 EVIDENCE_SHOWN = 4  # points spelled out per answer in text and JUnit (JSON has them all)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -29,6 +31,20 @@ def visible(text: str) -> str:
     """One line, with control characters shown as escapes (so no answer can drive a terminal)."""
     text = text.replace("\r\n", "\n").replace("\n", "\\n").replace("\r", "\\r").replace("\t", " ")
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def clip(text: str, most: int = ANSWER_SHOWN) -> str:
+    """``text`` up to ``most`` characters, then ``… (N characters)`` giving the whole length.
+
+    >>> clip("x" * 300, 5)
+    'xxxxx… (300 characters)'
+    """
+    return text if len(text) <= most else f"{text[:most]}… ({len(text)} characters)"
+
+
+def unreadable(r: GradeResult) -> bool:
+    """A row that names no student, problem or question (a line that could not be read)."""
+    return not (r.student or r.problem or r.question)
 
 
 def summary_line(report: BatchReport) -> str:
@@ -118,7 +134,8 @@ def gradebook(results: Iterable[GradeResult]) -> tuple[list[str], list[tuple[str
     """Columns (``problem/question`` in order of first appearance) and, per student, the cells.
 
     A student's later row for the same question replaces an earlier one. Rows without a
-    student, problem or question (unreadable lines) have no cell to fill and are left out.
+    student, problem or question (unreadable lines name none of them) have no cell to fill
+    and are left out.
     """
     columns: dict[str, None] = {}
     cells: dict[str, dict[str, str]] = {}
@@ -164,7 +181,7 @@ def render_junit(report: BatchReport) -> str:
     ET.SubElement(ET.SubElement(root, "properties"), "property", name="seed",
                   value=str(report.seed))
     for problem, results in by_problem.items():
-        name = _xml(problem or "(unreadable rows)")
+        name = _xml(problem or UNREADABLE)
         suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(results)),
                               failures=str(_count(results, "fail", "invalid")),
                               errors=str(_count(results, "error")))
@@ -175,8 +192,10 @@ def render_junit(report: BatchReport) -> str:
 
 
 def _testcase(suite: ET.Element, r: GradeResult) -> None:
-    case = ET.SubElement(suite, "testcase", classname=_xml(r.problem),
-                         name=_xml(f"row {r.row} {r.student or ''} {r.question}"))
+    name = f"row {r.row} (unreadable)" if unreadable(r) else \
+        f"row {r.row} {r.student or ''} {r.question}"
+    case = ET.SubElement(suite, "testcase", classname=_xml(r.problem or UNREADABLE),
+                         name=_xml(name))
     if r.verdict != "pass":
         tag = "error" if r.verdict == "error" else "failure"
         node = ET.SubElement(case, tag, message=_xml(r.feedback),

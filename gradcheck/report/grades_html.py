@@ -14,18 +14,22 @@ from functools import lru_cache
 from html import escape
 
 from gradcheck.batch import BatchReport
-from gradcheck.report.grades import summary_line
+from gradcheck.report.grades import UNREADABLE, clip, summary_line, unreadable
 from gradcheck.verdict import VERDICTS, GradeResult
 
 __all__ = ["math_html", "render_html"]
+
+FORMULA_SHOWN = 2000  # a longer formula is shown cut, as text (answers are at most 2000 long)
+FEEDBACK_SHOWN = 1000  # feedback is a sentence or two; one that quotes a long answer is cut
 
 CSS = """
 body { font: 15px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
 table { border-collapse: collapse; margin: .5em 0; }
-th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; } td.n { text-align: right; }
-code { white-space: pre-wrap; word-break: break-all; }
+th, td { border: 1px solid #ccc; padding: .25em .5em; text-align: left; vertical-align: top;
+         overflow-wrap: anywhere; }
+th { background: #f3f3f3; } td.n { text-align: right; overflow-wrap: normal; }
+code { white-space: pre-wrap; overflow-wrap: anywhere; }
 .pass { background: #e6f4ea; } .fail { background: #fde8e8; }
 .invalid { background: #fff4d6; } .error { background: #ececec; }
 math { font-size: 1.1em; }
@@ -48,11 +52,11 @@ def render_html(report: BatchReport) -> str:
 
 
 def _student(r: GradeResult) -> str:
-    return r.student or "(unknown)"
+    return UNREADABLE if unreadable(r) else r.student or "(no student)"
 
 
 def _question(r: GradeResult) -> str:
-    return f"{r.problem}/{r.question}"
+    return UNREADABLE if unreadable(r) else f"{r.problem}/{r.question}"
 
 
 def _by(results: Iterable[GradeResult], key: Callable[[GradeResult], str]) -> dict[str, list[str]]:
@@ -81,9 +85,10 @@ def _rows_table(results: Iterable[GradeResult], names: Mapping[str, tuple[str, .
         allowed = names.get(r.problem, ())
         cells = [
             escape(str(r.row if r.row is not None else "")), escape(r.student or ""),
-            escape(_question(r)), escape(r.verdict), escape(r.diagnosis or ""),
-            f"<code>{escape(r.answer)}</code>", math_html(r.understood_as, allowed),
-            math_html(r.expected, allowed), escape(r.feedback),
+            escape("" if unreadable(r) else _question(r)), escape(r.verdict),
+            escape(r.diagnosis or ""), f"<code>{escape(clip(r.answer))}</code>",
+            math_html(r.understood_as, allowed), math_html(r.expected, allowed),
+            escape(clip(r.feedback, FEEDBACK_SHOWN)),
         ]
         lines.append(f'<tr class="{r.verdict}">' + "".join(f"<td>{c}</td>" for c in cells)
                      + "</tr>")
@@ -100,6 +105,8 @@ def math_html(text: str | None, names: Iterable[str]) -> str:
     """
     if text is None:
         return ""
+    if len(text) > FORMULA_SHOWN:  # longer than any answer may be: (cut) text, not math
+        return f"<code>{escape(clip(text))}</code>"
     mathml = _mathml(text, tuple(sorted(set(names))))
     return f'<math display="inline">{mathml}</math>' if mathml else f"<code>{escape(text)}</code>"
 

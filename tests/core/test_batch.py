@@ -70,8 +70,17 @@ def test_broken_lines_become_error_rows_and_the_rest_are_graded() -> None:
             f"ada,{LR},dyhat_dw,x\nbob,{LR}\ncy,{LR},dyhat_dw,y\n")
     report = grade_batch(BANK, parse_submissions(text, "csv"), grader=fake_grade)
     assert verdicts(report) == ["pass", "error", "fail"]
-    assert report.results[1].row == 2 and report.results[1].student == "bob"
-    assert "could not be read: has 2 fields" in report.results[1].feedback
+    broken = report.results[1]
+    assert broken.row == 2 and broken.answer == f"bob,{LR}"   # its line, as read
+    assert (broken.student, broken.problem, broken.question) == ("", "", "")  # no one's row
+    assert "could not be read: has 2 fields" in broken.feedback
+
+
+def test_a_broken_submission_names_no_one_however_it_was_built() -> None:
+    rows = [Submission(1, "bad", "line", "with", "too", broken="has 6 fields but the header has 4")]
+    result = grade_batch(BANK, rows, grader=fake_grade).results[0]
+    assert result.verdict == "error" and result.row == 1 and result.answer == "too"
+    assert (result.student, result.problem, result.question) == ("", "", "")
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -169,3 +169,19 @@ def test_progress_on_a_terminal_goes_to_stderr_only(tmp_path: Path, monkeypatch:
     captured = capsys.readouterr()
     assert json.loads(captured.out)["counts"]["pass"] == 2
     assert "\rgrading 2/2 rows (100%)" in captured.err
+
+
+@pytest.mark.usefixtures("fake")
+@pytest.mark.parametrize("fmt", ["csv", "junit"])
+def test_malformed_lines_add_no_student_or_question(tmp_path: Path, fmt: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = answers(tmp_path, f"ada,{LR},dyhat_dw,x", "bad,line,with,too,many,fields",
+                   'cy,p,q,"unbalanced')
+    assert main(["grade", "--bank", BANK, "--submissions", path, "--format", fmt]) == 1
+    out = capsys.readouterr().out
+    if fmt == "csv":
+        assert out == f"student,{LR}/dyhat_dw,score\nada,pass,1\n"
+    else:  # the line's text is in the error's body, its fields name no suite or case
+        assert out.count("<testsuite ") == 2 and 'name="(unreadable rows)"' in out
+        assert 'name="line"' not in out and "bad with" not in out
+        assert 'name="row 2 (unreadable)"' in out and 'name="row 3 (unreadable)"' in out

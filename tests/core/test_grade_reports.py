@@ -145,3 +145,55 @@ def test_one_answer_in_detail(report: BatchReport) -> None:
     assert "verdict:       FAIL (sign)" in text
     assert "understood as: -x" in text and "expected:      x" in text
     assert "at x=1: got 0, expected 1, error 1 (DISAGREES)" in text
+
+
+# ---- unreadable lines name no one; long answers are cut in tables, whole in JSON ----------
+
+BROKEN_CSV = ("student,problem,question,answer\n"
+              f"ada,{LR},dyhat_dw,x\n"
+              "bad,line,with,too,many,fields\n"
+              'cy,p,q,"unbalanced\n'
+              f"bob,{LR},dyhat_dw,-x\n")
+
+
+@pytest.fixture(scope="module")
+def broken_report() -> BatchReport:
+    from gradcheck.submissions import parse_submissions
+
+    return grade_batch(BANK, parse_submissions(BROKEN_CSV, "csv"), grader=echo_grade)
+
+
+def test_unreadable_lines_add_no_student_column_or_suite(broken_report: BatchReport) -> None:
+    table = list(csv.reader(io.StringIO(render_csv(broken_report))))
+    assert table == [["student", f"{LR}/dyhat_dw", "score"], ["ada", "pass", "1"],
+                     ["bob", "fail", "0"]]
+    root = ET.fromstring(render_junit(broken_report).split("\n", 1)[1])
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == [LR, "(unreadable rows)"]
+    cases = suites[1].findall("testcase")
+    assert [c.get("name") for c in cases] == ["row 2 (unreadable)", "row 3 (unreadable)"]
+    assert "answer: bad,line,with,too,many,fields" in (cases[0].find("error").text or "")
+
+
+def test_unreadable_lines_keep_row_and_text_in_json_and_html(broken_report: BatchReport) -> None:
+    results = json.loads(render_json(broken_report))["results"]
+    assert [(r["row"], r["student"], r["problem"], r["question"], r["answer"])
+            for r in results[1:3]] == [(2, "", "", "", "bad,line,with,too,many,fields"),
+                                       (3, "", "", "", 'cy,p,q,"unbalanced')]
+    page = render_html(broken_report)
+    students = page.split("<h2>Students</h2>")[1].split("<h2>Questions</h2>")[0]
+    questions = page.split("<h2>Questions</h2>")[1].split("<h2>Answers</h2>")[0]
+    for table in (students, questions):
+        assert "<td>(unreadable rows)</td><td class=\"n\">2</td>" in table
+        assert "bad" not in table and "line/with" not in table and "(unknown)" not in table
+    assert "<code>bad,line,with,too,many,fields</code>" in page
+
+
+def test_long_answer_is_cut_in_html_and_whole_in_json() -> None:
+    answer = "x+" * 50_000 + "x"
+    report = grade_batch(BANK, [Submission(1, "ada", LR, "dyhat_dw", answer)], grader=echo_grade)
+    page = render_html(report)
+    assert answer not in page and len(page) < 20_000
+    assert f"<code>{answer[:200]}… ({len(answer)} characters)</code>" in page
+    assert "overflow-wrap: anywhere" in page
+    assert json.loads(render_json(report))["results"][0]["answer"] == answer

@@ -144,3 +144,88 @@ def test_cli_text_and_json(write_problem: Callable[..., Path], tmp_path: Path,
     main(["lint", str(path), "--format", "json", "--output", str(output)])
     body = json.loads(output.read_text(encoding="utf-8"))
     assert body["warnings"] == 1 and body["findings"][0]["key"] == "symbols.z"
+
+
+# ---- domains: the threshold of check, one finding per question, only the keys that matter ----
+
+LOG_W = """\
+id = "{stem}"
+[symbols.x]
+value = 1.0
+[symbols.w]
+value = 0.5
+domain = {domain}
+[graph]
+loss = "{loss}"
+[[questions]]
+id = "q"
+of = "loss"
+wrt = "w"
+  [[questions.reject]]
+  answer = "0"
+"""
+
+
+def _domain_findings(report_findings: tuple[Finding, ...]) -> list[Finding]:
+    return [f for f in report_findings if "undefined" in f.message]
+
+
+def test_domain_over_check_threshold_is_one_error_naming_only_w(
+        write_problem: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from gradcheck.checks import MAX_UNDEFINED
+
+    path = write_problem(LOG_W.format(stem="p", domain="[-1, 2]", loss="log(w)*x"), stem="p")
+    report = lint([path])
+    found = _domain_findings(report.findings)
+    assert [(f.key, f.level) for f in found] == [("symbols.w.domain", "error")], \
+        "\n".join(map(str, report.findings))
+    assert len(report.findings) == 1
+    assert MAX_UNDEFINED < 1 / 3
+    assert main(["lint", str(path)]) == ExitCode.FAILED
+    assert main(["check", str(path)]) == ExitCode.BAD_PROBLEM  # check refuses it too
+    out = capsys.readouterr().out
+    assert "symbols.x.domain" not in out
+
+
+def test_domain_under_check_threshold_is_a_warning_and_check_passes(
+        write_problem: Callable[..., Path]) -> None:
+    path = write_problem(LOG_W.format(stem="p", domain="[-0.1, 2]", loss="log(w)*x"), stem="p")
+    report = lint([path])
+    assert [(f.key, f.level) for f in report.findings] == [("symbols.w.domain", "warning")]
+    assert main(["check", str(path)]) == ExitCode.OK
+
+
+def test_check_refusing_what_lint_would_warn_about_gives_one_error(
+        write_problem: Callable[..., Path]) -> None:
+    # w < 0 on 20% of [-0.2, 0.8]: with seed 0, lint's 200 points see 19-20% (a warning),
+    # check's own points over 20% (it refuses the problem): one finding, an error.
+    path = write_problem(LOG_W.format(stem="p", domain="[-0.2, 0.8]", loss="log(w)*x"), stem="p")
+    report = lint([path], seed=0)
+    assert [(f.key, f.level) for f in report.findings] == [("symbols.w.domain", "error")], \
+        "\n".join(map(str, report.findings))
+    assert "(question q)" in report.findings[0].message
+
+
+def test_domain_keys_name_every_symbol_that_matters(write_problem: Callable[..., Path]) -> None:
+    from gradcheck.derivation import derive
+    from gradcheck.checks import domain_keys
+    from gradcheck.loader import load_problem
+
+    both = load_problem(write_problem(
+        LOG_W.format(stem="p", domain="[-1, 2]", loss="log(w*x)"), stem="p"))
+    assert domain_keys(both, derive(both).target("q")) == "symbols.x.domain, symbols.w.domain"
+    only_w = load_problem(write_problem(
+        LOG_W.format(stem="r", domain="[-1, 2]", loss="log(w)*x"), stem="r"))
+    target = derive(only_w).target("q")
+    assert domain_keys(only_w, target) == "symbols.w.domain"
+    assert domain_keys(only_w, target, seed=7) == "symbols.w.domain"
+
+
+def test_finding_without_key_is_printed_as_path_level_message_hint(
+        write_problem: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert str(Finding("p.toml", "", "error", "bad", "fix it")) == "p.toml: error: bad (fix it)"
+    path = write_problem("id = \"p\"\n[symbols.x\n", stem="p")
+    assert main(["lint", str(path)]) == ExitCode.BAD_PROBLEM
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"{path}: error: is not valid TOML: ")
+    assert ": -:" not in first

@@ -55,12 +55,26 @@ def test_malformed_csv_line_is_broken_and_the_rest_read(line: str, reason: str) 
     assert subs[2] == Submission(3, "ada", "linear-regression", "dloss_dw", "2x(wx-y)")
 
 
+@pytest.mark.parametrize("line,reason", BAD_CSV_LINES.values(), ids=BAD_CSV_LINES.keys())
+def test_broken_csv_line_keeps_its_text_but_names_no_one(line: str, reason: str) -> None:
+    broken = parse_submissions(HEADER + GOOD + line + GOOD, "csv")[1]
+    assert (broken.student, broken.problem, broken.question) == ("", "", "")
+    assert broken.answer == line.rstrip("\n").replace("\x00", "\\0")
+
+
+def test_too_many_fields_are_not_read_as_student_problem_question() -> None:
+    broken = parse_submissions(HEADER + "bad,line,with,too,many,fields\n", "csv")[0]
+    assert broken == Submission(1, "", "", "", "bad,line,with,too,many,fields",
+                                broken="has 6 fields but the header has 4")
+
+
 def test_invalid_utf8_breaks_only_its_line(tmp_path) -> None:
     path = tmp_path / "answers.csv"
     path.write_bytes((HEADER + GOOD).encode() + b"bob,p,q,\xff\xfe\n" + GOOD.encode())
     subs = read_submissions(path)
     assert [s.broken is None for s in subs] == [True, False, True]
     assert "not UTF-8" in (subs[1].broken or "")
+    assert subs[1].answer == "bob,p,q,\ufffd\ufffd" and subs[1].student == ""
 
 
 def _jsonl(**values: object) -> str:
@@ -92,6 +106,9 @@ def test_malformed_jsonl_line_is_broken_and_the_rest_read(line: str, reason: str
     assert subs[0] == subs[2].__class__(1, "ada", "p", "q", "x")
     assert subs[2].broken is None
     assert subs[1].broken is not None and reason in subs[1].broken
+    # whatever keys it has, a broken line names no one; its text is kept for the report
+    assert (subs[1].student, subs[1].problem, subs[1].question) == ("", "", "")
+    assert subs[1].answer == line.replace("\x00", "\\0")
 
 
 def test_jsonl_extra_keys_ignored_and_blank_lines_skipped(tmp_path) -> None:
