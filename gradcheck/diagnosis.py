@@ -18,6 +18,8 @@ import numpy as np
 
 __all__ = ["TABLE", "Candidate", "Case", "Finding", "agrees", "diagnose"]
 
+# For one number with a square in the function, these ratios read as factor before chain.
+SQUARE_FACTORS = (0.25, 0.5, 2.0, 4.0)
 SIMPLE_FACTORS = tuple(sorted({Fraction(p, q) for p in range(1, 5) for q in range(1, 5)} - {1}))
 
 
@@ -26,11 +28,14 @@ class Candidate:
     """Something the student may have written instead, with its values at the points.
 
     ``name`` is the variable or stage it is about; ``label`` is how feedback names it.
+    ``constant``: whether it is a constant formula (``d J / d v = 3``), when known; else
+    it is judged from the values (impossible at a single point: read as not constant).
     """
 
     name: str
     label: str
     values: np.ndarray
+    constant: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,9 @@ class Case:
 
     ``single_point``: a value question (one number), so a "constant factor" must be a
     small fraction to count. ``varied``: the answer re-evaluated with one symbol the
-    truth does not use moved to other values.
+    truth does not use moved to other values. ``square``: the question's function squares
+    something that depends on the variable, so a factor of 1/2 or 2 may be the 2 that comes
+    down from the square.
     """
 
     label: str
@@ -54,6 +61,7 @@ class Case:
     derivatives: tuple[Candidate, ...] = ()
     missing: tuple[Candidate, ...] = ()
     varied: tuple[Candidate, ...] = ()
+    square: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,8 +154,16 @@ def other_factor(case: Case) -> Finding | None:
     return _factor_finding(case, ratio)
 
 
+def _is_constant(case: Case, m: Candidate) -> bool:
+    if m.constant is not None:
+        return m.constant
+    return not case.single_point and _constant(m.values, case.rtol) is not None
+
+
 def _missing_constant(case: Case, ratio: float) -> Candidate | None:
     for m in case.missing:
+        if not _is_constant(case, m):
+            continue
         value = _constant(m.values, case.rtol)
         if value is not None and abs(value * ratio - 1) <= case.rtol:
             return m
@@ -166,18 +182,48 @@ def _factor_finding(case: Case, ratio: float) -> Finding:
         hint = "Is a factor of 2 counted twice?"
     else:
         hint = "Check the constant in each local gradient."
+    other = _missing_product(case)
+    if other is not None:
+        # One number fits both readings (see chain): name the other one too.
+        value = float(other.values[np.isfinite(other.values)][0])
+        hint += f" Or did you forget the local gradient {other.label}, which is {value:g} here?"
     return Finding("factor", f"{head} {hint}")
 
 
-def chain(case: Case) -> Finding | None:
+def _missing_product(case: Case) -> Candidate | None:
+    """The first non-constant partial chain product that the answer lacks."""
     for m in case.missing:
-        if not case.single_point and _constant(m.values, case.rtol) is not None:
+        if _is_constant(case, m):
             continue  # a constant missing factor is a "factor" mistake
         if agrees(case.answer * m.values, case.truth, case.rtol, case.atol):
-            return Finding("chain", f"A chain-rule factor is missing: your answer times the local "
-                                    f"gradient {m.label} gives {case.label}. On the way back, "
-                                    "multiply by every local gradient along the path.")
+            return m
     return None
+
+
+def chain(case: Case) -> Finding | None:
+    """The answer times a (non-constant) product of local gradients gives the truth.
+
+    For one number, a ratio of 1/4, 1/2, 2 or 4 when the function squares something is
+    left to ``factor`` (the 2 from the square, maybe with another 2; its feedback names
+    this reading too).
+    """
+    if case.single_point and case.square:
+        ratio = _ratio(case)
+        if ratio is not None and _near(ratio, SQUARE_FACTORS, case.rtol):
+            return None
+    m = _missing_product(case)
+    if m is None:
+        return None
+    also = ""
+    ratio = _ratio(case) if case.single_point else None
+    constant = _missing_constant(case, ratio) if ratio is not None else None
+    if constant is not None:
+        # One number fits both: the constant reading is named too.
+        also = (" (At a single point this also fits a forgotten constant local gradient, "
+                f"{constant.label}.)")
+    return Finding("chain", f"A chain-rule factor is missing: your answer times the local "
+                            f"gradient {m.label} gives {case.label}. On the way back, "
+                            f"multiply by every local gradient along the path.{also}")
 
 
 def wrt(case: Case) -> Finding | None:
@@ -209,14 +255,18 @@ Diagnosis = Callable[[Case], Finding | None]
 
 # Tried in this order; the first match wins. Forward-of-`of` comes before factor (a forward
 # value that is also a multiple of the truth reads as forward), chain before wrt (the
-# upstream gradient is also a derivative with respect to a stage). A single number is a
-# multiple of anything, so for value questions only 1/2, 2 and forgotten constant local
-# gradients count before wrt and chain; other small fractions come after them.
+# upstream gradient is also a derivative with respect to a stage). chain comes before
+# factor: for a formula they cannot both fit (chain skips constant products), but one
+# number is a multiple of anything, so a number that lacks a local gradient's value there
+# is chain, not "off by a factor of 3.66"; only 1/4, 1/2, 2 or 4 when the function has a
+# square stays factor (its feedback names the chain reading too). For value questions only
+# 1/2, 2 and forgotten constant local gradients count as factor before wrt; other small
+# fractions come after them.
 TABLE: tuple[tuple[str, Diagnosis], ...] = (
     ("sign", sign),
     ("forward", forward),
-    ("factor", factor),
     ("chain", chain),
+    ("factor", factor),
     ("wrt", wrt),
     ("extra-symbol", extra_symbol),
     ("factor", other_factor),

@@ -25,7 +25,7 @@ import sympy
 
 from gradcheck import diagnosis
 from gradcheck.backends.numpy_backend import NumpyBackend
-from gradcheck.checks import complete
+from gradcheck.checks import MAX_UNDEFINED, complete
 from gradcheck.derivation import Target, derive_question, expand, local_gradients
 from gradcheck.errors import ExpressionError, GradcheckError, UnsupportedFunctionError
 from gradcheck.parsing import Limits, parse_expression
@@ -74,6 +74,7 @@ class _Reference:
     names: dict[str, sympy.Expr]
     stage_symbols: frozenset[sympy.Symbol]
     inputs_of: dict[str, frozenset[str]]
+    square: bool
 
     @property
     def cut(self) -> tuple[str, ...]:
@@ -196,19 +197,40 @@ def _build_reference(problem: Problem, question: Question, seed: int, n: int) ->
                                                 if i.op == "powi"),
         names=dict(problem.names()), stage_symbols=frozenset(map(sym, problem.stage_names)),
         inputs_of={name: frozenset(s.name for s in expr.free_symbols)
-                   for name, expr in target.cut})
+                   for name, expr in target.cut},
+        square=_has_square(target))
+
+
+def _has_square(target: Target) -> bool:
+    """Whether the function squares something that depends on the (first) variable."""
+    wrt = sym(target.question.wrt[0])
+    return any(p.exp == 2 and p.base.has(wrt) for p in target.function.atoms(sympy.Pow))
 
 
 def _sample(problem: Problem, target: Target, tape: Tape, seed: int,
             n: int) -> tuple[np.ndarray, bool]:
-    """The given point (where the truth is defined) then ``n`` random points where it is."""
+    """The given point then ``n`` random points, each where the truth is defined.
+
+    "Defined" means the question's function (``of``) and its derivative are both finite:
+    log(x) has the derivative 1/x, defined at x = -1, but log(-1) is not a real number.
+    More than ``MAX_UNDEFINED`` of the random draws undefined means the domains are wrong
+    (``gradcheck check`` refuses such a question too).
+    """
     start = given(problem)
     where = f"{target.question.label} in problem {problem.id!r}"
+    function = _function_tape(target)
+
+    def defined_at(pts: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(_BACKEND.evaluate(tape, pts)[0])
+        if function is not None:
+            ok &= np.isfinite(_BACKEND.evaluate(function, pts)[0])
+        return ok
+
     if target.question.kind == "value":
         if start is None:
             raise GradcheckError(f"{where} asks for a value but not every symbol has a value")
         pts = complete(target, problem, start)
-        if not np.isfinite(_BACKEND.evaluate(tape, pts)[0][0]):
+        if not defined_at(pts)[0]:
             raise GradcheckError(f"{where} is undefined at the symbols' values")
         return pts, True
     rng = rng_for(seed, problem.id, target.question.id, "grade")
@@ -216,15 +238,30 @@ def _sample(problem: Problem, target: Target, tape: Tape, seed: int,
     if start is not None:
         rows = np.vstack([start, rows])
     pts = complete(target, problem, rows)
-    defined = np.isfinite(_BACKEND.evaluate(tape, pts)[0])
+    defined = defined_at(pts)
     given_used = bool(start is not None and defined[0])
     offset = int(start is not None)
+    share = float(np.mean(~defined[offset:]))
     keep = np.flatnonzero(defined[offset:])[:n] + offset
-    if len(keep) < n:
-        raise GradcheckError(f"{where} is undefined at most random points of the domains; "
-                             "choose domains where it is defined")
+    if share > MAX_UNDEFINED or len(keep) < n:
+        bad = pts[offset:][~defined[offset:]][0]
+        raise GradcheckError(f"{where} is undefined at {share:.0%} of random points in the "
+                             f"domains (more than {MAX_UNDEFINED:.0%}), e.g. at "
+                             f"{format_point(label(target.variables, bad))}; choose domains "
+                             "where the function and its derivative are defined")
     chosen = np.concatenate([[0] if given_used else [], keep]).astype(int)
     return pts[chosen], given_used
+
+
+def _function_tape(target: Target) -> Tape | None:
+    """The question's function compiled, or None when it is a bare variable (always defined)
+    or cannot be compiled (the derivative's own definedness is then all that is checked)."""
+    if target.function.is_Symbol or target.function.is_Number:
+        return None
+    try:
+        return build_tape([target.function], target.symbols)
+    except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError):
+        return None
 
 
 # -- reading the answer ---------------------------------------------------------------------
@@ -327,8 +364,8 @@ def _decide_expression(ref: _Reference, extras: list[Any], full: sympy.Expr, val
     if 2 * both.sum() < len(values):
         bad = int(np.flatnonzero(~both)[0])
         return GradeResult(verdict="fail", feedback=f"Your answer is undefined at {ref.shown[bad]}"
-                           f" (and at {int((~both).sum()) - 1} more of the {len(values)} points), "
-                           f"where {label_} is defined.", **base)
+                           f"{_more(int((~both).sum()) - 1, len(values))}, where {label_} is defined.",
+                           **base)
     wrong = np.flatnonzero(both & ~agree)
     if wrong.size == 0:
         worst = float(error[both].max())
@@ -355,8 +392,22 @@ def _decide_expression(ref: _Reference, extras: list[Any], full: sympy.Expr, val
 
 def _where(ref: _Reference, compared: int) -> str:
     if ref.given_used:
-        return f"the given point and at {compared - 1} random points"
-    return f"{compared} random points"
+        random = compared - 1
+        return (f"the given point and at {_count(random, 'random point')}" if random
+                else "the given point")
+    return _count(compared, "random point")
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 random point``, ``2 random points``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _more(others: int, total: int) -> str:
+    """`` (and at 3 more of the 21 points)``; nothing when there are no others."""
+    if others <= 0:
+        return ""
+    return f" (and at {others} more of the {_count(total, 'point')})"
 
 
 def _num(value: float) -> str:
@@ -390,7 +441,7 @@ def _case(ref: _Reference, extras: list[Any], values: np.ndarray,
         label=ref.question.label, of=ref.question.of, truth=ref.truth, answer=values,
         rtol=ref.tolerance.rtol, atol=ref.tolerance.atol, single_point=single, forward=forward,
         stages=stages, derivatives=derivatives, missing=missing,
-        varied=() if single else _varied(ref, full))
+        varied=() if single else _varied(ref, full), square=ref.square)
 
 
 def _alternatives(ref: _Reference) -> tuple[Any, ...]:
@@ -405,7 +456,8 @@ def _alternatives(ref: _Reference) -> tuple[Any, ...]:
         named.extend(group)
     exprs = [of_full, *(expand(problem, e) for _, _, e in named)]
     values = _BACKEND.evaluate(build_tape(exprs, ref.target.symbols), ref.points)
-    cands = [diagnosis.Candidate(n, lab, values[i + 1]) for i, (n, lab, _) in enumerate(named)]
+    cands = [diagnosis.Candidate(n, lab, values[i + 1], constant=not e.free_symbols)
+             for i, (n, lab, e) in enumerate(named)]
     out, start = [], 0
     for size in sizes:
         out.append(tuple(cands[start:start + size]))
@@ -432,20 +484,80 @@ def _derivatives(problem: Problem, question: Question) -> list[tuple[str, str, s
     return found
 
 
+MAX_UNITS = 8  # more factors on a path than this: whole edges only (2^8 subsets at most)
+
+
 def _missing_factors(problem: Problem, question: Question) -> list[tuple[str, str, sympy.Expr]]:
-    """Products of some (not all) local gradients along each path from ``of`` to ``wrt``."""
+    """Products of some (not all) local gradients along each path from ``of`` to ``wrt``.
+
+    An edge through an activation of a compound argument, h = tanh(w1*x), counts as its
+    two chain-rule parts, d h / d (w1*x) = 1 - tanh(w1*x)**2 and d (w1*x) / d w1 = x, so
+    an answer that keeps the x but lacks the activation's derivative is found too.
+    """
     if question.order != 1:
         return []
+    exprs = {s.name: s.expr for s in problem.stages}
+    if question.of not in exprs:
+        exprs[question.of] = question.of_expr
     found: dict[sympy.Expr, tuple[str, str, sympy.Expr]] = {}
+    splits: dict[tuple[str, str], list[tuple[str, sympy.Expr]]] = {}
     for path in _paths(problem, question):
         edges = [e for e in path if e[2] != 1]
-        for k in range(1, len(edges)):
-            for subset in combinations(edges, k):
-                product = sympy.Mul(*(g for _, _, g in subset))
-                text = " * ".join(f"d {a} / d {b}" for a, b, _ in subset)
-                found.setdefault(product, (subset[0][1], f"{text} = {sympy.sstr(product)}",
-                                           product))
+        units: list[tuple[int, str, sympy.Expr]] = []
+        for i, (a, b, g) in enumerate(edges):
+            if (a, b) not in splits:
+                splits[(a, b)] = _split_edge(exprs.get(a), a, b)
+            parts = splits[(a, b)] or [(f"d {a} / d {b}", g)]
+            units.extend((i, text, expr) for text, expr in parts)
+        if len(units) > MAX_UNITS:
+            units = [(i, f"d {a} / d {b}", g) for i, (a, b, g) in enumerate(edges)]
+        for k in range(1, len(units)):
+            for subset in combinations(units, k):
+                product = sympy.Mul(*(u[2] for u in subset))
+                text = " * ".join(_unit_labels(subset, units, edges))
+                found.setdefault(product, (edges[subset[0][0]][1],
+                                           f"{text} = {sympy.sstr(product)}", product))
     return list(found.values())
+
+
+def _unit_labels(subset: tuple[tuple[int, str, sympy.Expr], ...],
+                 units: list[tuple[int, str, sympy.Expr]],
+                 edges: list[tuple[str, str, sympy.Expr]]) -> list[str]:
+    """Labels of a subset of units; both parts of one edge read as the whole edge."""
+    texts: list[str] = []
+    for i in dict.fromkeys(u[0] for u in subset):
+        mine = [u for u in subset if u[0] == i]
+        if len(mine) > 1 and len(mine) == sum(u[0] == i for u in units):
+            texts.append(f"d {edges[i][0]} / d {edges[i][1]}")
+        else:
+            texts.extend(u[1] for u in mine)
+    return texts
+
+
+def _split_edge(expr: sympy.Expr | None, stage: str,
+                name: str) -> list[tuple[str, sympy.Expr]]:
+    """d stage / d name as (d stage / d (u), d (u) / d name) for the smallest compound u
+    holding every use of ``name`` (tanh(w1*x): u = w1*x), when both parts vary; else []."""
+    if expr is None:
+        return []
+    var = sym(name)
+    inner = sympy.Dummy("u")
+    subs = sorted((e for e in sympy.preorder_traversal(expr)
+                   if e != expr and not e.is_Atom and e.has(var)), key=sympy.count_ops)
+    for sub in subs:
+        arg = sub.as_coeff_Mul()[1]
+        if arg.is_Atom or arg == expr:
+            continue
+        replaced = expr.subs(arg, inner)
+        if replaced.has(var):
+            continue
+        outer = sympy.diff(replaced, inner).subs(inner, arg)
+        local = sympy.diff(arg, var)
+        if not outer.free_symbols or not local.free_symbols:
+            return []
+        shown = sympy.sstr(arg)
+        return [(f"d {stage} / d ({shown})", outer), (f"d ({shown}) / d {name}", local)]
+    return []
 
 
 def _paths(problem: Problem, question: Question,

@@ -9,6 +9,7 @@ safe parser as student answers.
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import math
 import re
@@ -24,20 +25,63 @@ __all__ = ["parse_domain", "verify", "verify_problem"]
 
 # Numbers first, so the "e5" of "2e5" is not read as a name; LaTeX commands are skipped.
 _SCAN = re.compile(r"\\[A-Za-z]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|([A-Za-z_][A-Za-z0-9_]*)")
+_CALL = re.compile(r"[ \t]*\(")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 NOT_NAMES = frozenset({*FUNCTIONS, "ln", "pi", "e", "E", "True"})
 RESERVED = frozenset({"I", "oo", "nan", "zoo", "S", "N", "O", "Q", "False", "None"})
 QUESTION_ID = "verify"
 
 
+# Functions the parser does not know, and what to write instead.
+_INSTEAD = {"arcsin": "asin(x)", "arccos": "acos(x)", "arctan": "atan(x)",
+            "arcsinh": "asinh(x)", "arccosh": "acosh(x)", "arctanh": "atanh(x)"}
+
+
 def identifiers(text: str) -> list[str]:
     """Names in ``text`` that are not functions or constants, in order of first use.
 
-    >>> identifiers("log(1 + exp(2x)) * w1 + 2e5")
+    A name only ever written before ``(`` is an unknown function, not a name (see
+    ``unknown_calls``): ``arcsin(x)`` does not make ``arcsin`` a variable.
+
+    >>> identifiers("log(1 + exp(2x)) * w1 + 2e5 + arcsin(x)")
     ['x', 'w1']
     """
+    calls = unknown_calls(text)
     found = (m.group(1) for m in _SCAN.finditer(text) if m.group(1))
-    return list(dict.fromkeys(n for n in found if n not in NOT_NAMES))
+    return list(dict.fromkeys(n for n in found if n not in NOT_NAMES and n not in calls))
+
+
+def unknown_calls(text: str, known: set[str] | frozenset[str] = frozenset()) -> dict[str, int]:
+    """Names written as a call, ``name(`` (spaces allowed before the parenthesis), at every
+    use, that are not functions, ``known`` names or runs of known names: the position of
+    each one's first call.
+
+    ``x(x + 1)`` is a product (``x`` is also used alone) and ``wx(1 - x)`` splits into
+    ``w*x`` when ``w`` and ``x`` are known; ``gelu(x)`` is a function the parser does not
+    know, never a variable ``gelu`` times ``x``.
+
+    >>> unknown_calls("gelu(x)^2 + x (x + 1)")
+    {'gelu': 0}
+    """
+    called: dict[str, int] = {}
+    bare: set[str] = set()
+    for m in _SCAN.finditer(text):
+        name = m.group(1)
+        if not name or name in NOT_NAMES:
+            continue
+        if _CALL.match(text, m.end()):
+            called.setdefault(name, m.start())
+        else:
+            bare.add(name)
+    return {name: pos for name, pos in called.items()
+            if name not in bare and name not in known and not _splits(name, set(known))}
+
+
+def _unknown_function(name: str, pos: int, where: str) -> str:
+    instead = f"; write {_INSTEAD[name]} instead" if name in _INSTEAD else ""
+    return (f"unknown function {name!r} at position {pos} in {where}{instead} (the functions "
+            "gradcheck reads include exp, log, sqrt, sin, cos, tan, sinh, cosh, tanh, sigmoid, "
+            f"relu, softplus, abs; for a product write {name}*(...))")
 
 
 def check_name(name: str, where: str) -> None:
@@ -76,6 +120,11 @@ def verify_problem(function: str, wrt: str,
     """
     if len(function) > 2000 or len(answer) > 10**6:
         raise UsageError("--function is longer than 2000 characters")
+    calls = unknown_calls(function)
+    if calls:
+        name, pos = next(iter(calls.items()))
+        raise UsageError(f"cannot read --function {function!r}: "
+                         + _unknown_function(name, pos, "the function"))
     names = identifiers(function)
     for name in names:
         check_name(name, "--function")
@@ -157,5 +206,18 @@ def verify(function: str, wrt: str, answer: str, *,
     result = grade(problem, QUESTION_ID, answer, seed=seed, points=points)
     if result.verdict == "error":
         reason = result.feedback.removeprefix("Cannot grade: ").split(";")[0]
+        _, undefined, rest = reason.partition(" is undefined")
+        if undefined:
+            reason = f"{function} or its derivative is undefined{rest}"
+        defaults = [n for n in identifiers(function) if n not in (domain or {})]
+        if undefined and defaults:
+            low, high = DEFAULT_DOMAIN
+            reason += f" (the default domain of {', '.join(defaults)} is {low:g}:{high:g})"
         raise UsageError(f"{reason}; give a --domain NAME=LOW:HIGH where it is defined")
+    if result.verdict == "invalid":
+        # The parser only knows that 'gelu' is no name here; say it is an unknown function.
+        for name, pos in unknown_calls(answer[:2000], {s.name for s in problem.symbols}).items():
+            if f"unknown name {name!r}" in result.feedback:
+                feedback = f"Cannot read your answer: {_unknown_function(name, pos, 'your answer')}."
+                return dataclasses.replace(result, feedback=feedback)
     return result

@@ -116,3 +116,96 @@ def test_diagnosis_through_grade(problem, question, answer, name, words) -> None
     result = grade(problem, question, answer)
     assert result.verdict == "fail" and result.diagnosis == name
     assert words in result.feedback
+
+
+# -- value questions: a number that lacks a local gradient's value is chain ---------------------
+
+EX43 = load_problem(SEEDS / "exercise-4-3.toml")
+TRAINING = load_problem(SEEDS / "training-step.toml")
+
+
+def test_single_point_missing_product_is_chain_unless_it_is_a_constant() -> None:
+    single = dict(truth=np.array([-7.84]), forward=None, stages=(), derivatives=())
+    varying = (Candidate("w", "d y_hat / d w = x", np.array([4.0]), constant=False),)
+    finding = diagnose(case(np.array([-1.96]), missing=varying, single_point=True, **single))  # type: ignore[arg-type]
+    assert finding is not None and finding.diagnosis == "chain"
+    fixed = (Candidate("v", "d J / d v = 4", np.array([4.0]), constant=True),)
+    finding = diagnose(case(np.array([-1.96]), missing=fixed, single_point=True, **single))  # type: ignore[arg-type]
+    assert finding is not None and finding.diagnosis == "factor" and "d J / d v = 4" in finding.feedback
+
+
+def test_value_missing_a_non_constant_local_gradient_is_chain_not_a_factor() -> None:
+    # -5.4096 = 2 s: the x = 3 of d y_hat / d w is missing (once "Off by a factor of 1/3").
+    result = grade(TRAINING, "dloss_dw_value", "-5.4096")
+    assert result.diagnosis == "chain" and "d y_hat / d w = x" in result.feedback
+    assert "Off by a factor" not in result.feedback
+
+
+def test_value_half_with_a_square_stays_factor_and_names_both_readings() -> None:
+    # -3.92 is both 2 s (x = 2 forgotten) and s x (the 2 of the square forgotten): the bank
+    # reads it as factor; the feedback names the chain reading too.
+    result = grade(EX43, "dloss_dw_value", "-3.92")
+    assert result.diagnosis == "factor"
+    assert "comes down from a square" in result.feedback
+    assert "d y_hat / d w = x, which is 2 here" in result.feedback
+
+
+def test_value_chain_also_names_a_constant_that_fits() -> None:
+    result = grade(CG, "dJ_dc_value", "3")  # b forgotten, or the 3 of J = 3v: both are 3
+    assert result.diagnosis == "chain" and "d u / d c = b" in result.feedback
+    assert "constant local gradient, d J / d v = 3" in result.feedback
+
+
+# -- a missing activation derivative ----------------------------------------------------------
+
+TANH_NET = '''
+id = "tanh-net"
+[symbols.x]
+value = 0.5
+[symbols.y]
+value = 1.0
+[symbols.w1]
+value = 0.8
+[symbols.w2]
+value = 1.5
+[graph]
+h = "tanh(w1*x)"
+y_hat = "w2*h"
+s = "y_hat - y"
+loss = "s**2"
+[[questions]]
+id = "dloss_dw1"
+of = "loss"
+wrt = "w1"
+[[questions]]
+id = "dloss_dw1_value"
+of = "loss"
+wrt = "w1"
+kind = "value"
+[[questions]]
+id = "dloss_dw2_value"
+of = "loss"
+wrt = "w2"
+kind = "value"
+'''
+
+
+def test_tanh_network_right_answers_pass(write_problem) -> None:  # type: ignore[no-untyped-def]
+    problem = load_problem(write_problem(TANH_NET, stem="tanh-net"))
+    assert grade(problem, "dloss_dw1", "2(w2 h - y) w2 (1 - h^2) x").verdict == "pass"
+    assert grade(problem, "dloss_dw1_value", "2(w2 h - y) w2 (1 - h^2) x").verdict == "pass"
+
+
+@pytest.mark.parametrize(("question", "answer", "words"), [
+    ("dloss_dw1", "2(w2 h - y) w2 x", "d h / d (w1*x) = 1 - tanh(w1*x)**2"),
+    ("dloss_dw1", "2(w2 h - y) w2 (1 - h^2)", "d (w1*x) / d w1 = x"),
+    ("dloss_dw1", "2(w2 h - y) x (1 - h^2)", "d y_hat / d h = w2"),
+    ("dloss_dw1_value", "2(w2 h - y) w2 x", "d h / d (w1*x)"),
+    ("dloss_dw2_value", "2(w2 tanh(w1 x) - y)", "d y_hat / d w2 = h"),
+])
+def test_missing_activation_derivative_is_chain(write_problem, question: str, answer: str,  # type: ignore[no-untyped-def]
+                                                words: str) -> None:
+    problem = load_problem(write_problem(TANH_NET, stem="tanh-net"))
+    result = grade(problem, question, answer)
+    assert result.verdict == "fail" and result.diagnosis == "chain", result.feedback
+    assert words in result.feedback and "Off by a factor" not in result.feedback

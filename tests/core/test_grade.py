@@ -233,3 +233,52 @@ def test_a_repeated_answer_is_graded_once_and_kept_per_problem_object() -> None:
     other = load_problem(SEEDS / "linear-regression.toml")  # equal, but another object
     again = grade(other, "dloss_dw", "2x(wx - y)")
     assert again is not first and again == first
+
+
+# -- where the question's function is undefined ------------------------------------------------
+
+LOG_PROBLEM = '''
+id = "p"
+[symbols.x]
+value = {value}
+domain = [{low}, 2.0]
+[graph]
+u = "log(x + 1.5)"
+[[questions]]
+id = "du_dx"
+of = "u"
+wrt = "x"
+[[questions]]
+id = "du_dx_value"
+of = "u"
+wrt = "x"
+kind = "value"
+'''
+
+
+def test_truth_is_sampled_only_where_the_function_is_defined(write_problem) -> None:  # type: ignore[no-untyped-def]
+    # d u / d x = 1/(x + 1.5) is finite at x = -1.8, but log(-0.3) is not a real number.
+    problem = load_problem(write_problem(LOG_PROBLEM.format(value=-1.8, low=-2.0)))
+    result = grade(problem, "du_dx", "1/(x + 1.5)")
+    assert result.verdict == "pass" and len(result.evidence) == 20  # the given point left out
+    assert all(dict(e.point)["x"] > -1.5 for e in result.evidence)
+    assert "at 20 random points" in result.feedback
+    value = grade(problem, "du_dx_value", "-1/0.3")
+    assert value.verdict == "error" and "undefined at the symbols' values" in value.feedback
+
+
+def test_a_function_undefined_on_much_of_the_domain_cannot_be_graded(write_problem) -> None:  # type: ignore[no-untyped-def]
+    problem = load_problem(write_problem(LOG_PROBLEM.format(value=1.0, low=-10.0)))
+    result = grade(problem, "du_dx", "1/(x + 1.5)")
+    assert result.verdict == "error"
+    assert "undefined at" in result.feedback and "more than 20%" in result.feedback
+    assert "choose domains" in result.feedback
+
+
+# -- counts in feedback ---------------------------------------------------------------------------
+
+def test_counts_in_feedback_are_singular_for_one() -> None:
+    one = grade(LINEAR, "dloss_dw", "2x(wx-y)", points=1)
+    assert one.feedback.endswith("at the given point and at 1 random point.")
+    two = grade(LINEAR, "dloss_dw", "2x(wx-y)", points=2)
+    assert two.feedback.endswith("at the given point and at 2 random points.")

@@ -111,3 +111,53 @@ def test_cli_invalid_and_usage_exit_2(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["verify", "--function", "x^2", "--wrt", "x", "--answer", "2x",
                  "--domain", "x:1"]) == 2
     assert "NAME=LOW:HIGH" in capsys.readouterr().err
+
+
+# -- where the function is undefined --------------------------------------------------------
+
+def test_points_where_the_function_is_undefined_are_skipped() -> None:
+    # 1/(x + 1.5) is defined at x = -1.8 but log(x + 1.5) is not: no evidence there.
+    result = verify("log(x + 1.5)", "x", "1/(x + 1.5)")
+    assert result.verdict == "pass"
+    assert all(dict(e.point)["x"] > -1.5 for e in result.evidence)
+
+
+def test_function_undefined_on_much_of_the_default_domain_asks_for_a_domain() -> None:
+    with pytest.raises(UsageError) as info:
+        verify("log(x)", "x", "1/x")
+    message = str(info.value)
+    assert "log(x) or its derivative is undefined" in message
+    assert "default domain of x is -2:2" in message and "--domain" in message
+    assert verify("log(x)", "x", "1/x", domain={"x": (0.1, 3.0)}).verdict == "pass"
+
+
+def test_cli_log_without_a_domain_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--function", "log(x)", "--wrt", "x", "--answer", "1/x"]) == 2
+    assert "--domain" in capsys.readouterr().err
+
+
+# -- unknown functions --------------------------------------------------------------------
+
+def test_unknown_function_in_the_answer_is_invalid_not_a_variable() -> None:
+    result = verify("tanh(x)", "x", "gelu (x)^2")
+    assert result.verdict == "invalid" and result.diagnosis is None
+    assert "unknown function 'gelu'" in result.feedback
+    assert [s.name for s in verify_problem("tanh(x)", "x", "gelu(x)^2").symbols] == ["x"]
+    hint = verify("asin(x)", "x", "arcsin(x)", domain={"x": (-0.9, 0.9)})
+    assert hint.verdict == "invalid" and "write asin(x) instead" in hint.feedback
+
+
+def test_unknown_function_in_the_function_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="unknown function 'gelu'"):
+        verify("gelu(x)", "x", "1")
+
+
+def test_a_name_before_a_parenthesis_is_still_a_product_when_used_alone() -> None:
+    assert verify("x(x + 1)", "x", "2x + 1").verdict == "pass"
+    assert verify("w*x", "w", "x (w + 1) - w x").verdict == "pass"
+    assert [s.name for s in verify_problem("tanh(x)", "x", "sech(x)^2").symbols] == ["x"]
+
+
+def test_one_random_point_is_singular() -> None:
+    result = verify("x^2", "x", "2x", points=1)
+    assert result.feedback.endswith("at 1 random point.")
