@@ -207,8 +207,8 @@ def test_check_refusing_what_lint_would_warn_about_gives_one_error(
 
 
 def test_domain_keys_name_every_symbol_that_matters(write_problem: Callable[..., Path]) -> None:
-    from gradcheck.derivation import derive
     from gradcheck.checks import domain_keys
+    from gradcheck.derivation import derive
     from gradcheck.loader import load_problem
 
     both = load_problem(write_problem(
