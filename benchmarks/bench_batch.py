@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from gradcheck.batch import grade_batch
-from gradcheck.grading import grade
+from gradcheck.grading import clear_answer_cache, clear_cache, grade
 from gradcheck.loader import load_bank
 from gradcheck.problem import Problem
 from gradcheck.submissions import read_submissions
@@ -59,17 +59,25 @@ def main() -> None:
         subs = read_submissions(path)
         read_s = time.perf_counter() - start
     by_id = {p.id: p for p in bank}
-    for s in subs[:200]:   # warm the grader's caches, as grade_batch does before forking
-        grade(by_id[s.problem], s.question, s.answer, seed=args.seed)
+    # Same start for every timed run: no graded answers kept, each question's truth built
+    # (grade_batch builds the truths itself before forking, by grading "0" once per question).
+    clear_cache()
+    for pid, qid in {(s.problem, s.question) for s in subs}:
+        grade(by_id[pid], qid, "0", seed=args.seed)
+    clear_answer_cache()
 
     start = time.perf_counter()
     direct = [grade(by_id[s.problem], s.question, s.answer, seed=args.seed) for s in subs]
     direct_s = time.perf_counter() - start
-    print(f"{len(subs)} rows over {len(bank)} problems; reading the CSV: {read_s * 1e3:.0f} ms")
+    distinct = len({(s.problem, s.question, s.answer) for s in subs})
+    print(f"{len(subs)} rows over {len(bank)} problems ({distinct} distinct answers; each is "
+          f"graded once per process, repeats come from the cache); "
+          f"reading the CSV: {read_s * 1e3:.0f} ms")
     print(f"verdicts: {dict(Counter(r.verdict for r in direct))}")
     print(f"grade() directly, in process:  {direct_s:6.2f} s  {len(subs) / direct_s:8.0f} rows/s")
     reports = {}
     for workers in (1, 2):
+        clear_cache()
         start = time.perf_counter()
         reports[workers] = grade_batch(bank, subs, seed=args.seed, workers=workers)
         took = time.perf_counter() - start

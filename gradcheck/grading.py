@@ -607,6 +607,11 @@ def _varied(ref: _Reference, full: sympy.Expr) -> tuple[diagnosis.Candidate, ...
     return tuple(found)
 
 
+def clear_answer_cache() -> None:
+    """Forget graded answers but keep each question's truth (benchmarks of repeated grading)."""
+    _ANSWERS.clear()
+
+
 def clear_cache() -> None:
     """Forget every cached truth and graded answer (for benchmarks that measure a cold start)."""
     _CACHE.clear()
