@@ -20,7 +20,7 @@ from gradcheck.backends.numpy_backend import NumpyBackend
 from gradcheck.derivation import Target, derive, expand
 from gradcheck.errors import ProblemError
 from gradcheck.parsing import parse_expression, parse_number
-from gradcheck.points import SetAside, draw, given, label, rng_for
+from gradcheck.points import SetAside, draw, format_point, given, label, rng_for
 from gradcheck.problem import Problem
 from gradcheck.tape import Tape, build_tape
 from gradcheck.tolerances import Tolerance, tolerance_for
@@ -196,6 +196,18 @@ def complete(target: Target, problem: Problem, symbol_points: np.ndarray) -> np.
     return np.column_stack([symbol_points, *extra])
 
 
+def candidates(problem: Problem, target: Target, n: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+    """The given point (when every symbol has a value), then ``4 n`` random draws to choose
+    ``n`` usable points from; cut stages completed. Returns the points and whether the
+    first one is the given point."""
+    start = given(problem)
+    rows = draw(problem, 4 * n, rng)
+    if start is not None:
+        rows = np.vstack([start, rows])
+    return complete(target, problem, rows), start is not None
+
+
 def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: int) -> _Sample:
     """The given point (when it has one and is usable) then ``n`` random points in the domains.
 
@@ -205,13 +217,7 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
     Raises:
         ProblemError: undefined at the given point, or on too much of the domain.
     """
-    rng = rng_for(seed, problem.id, target.question.id)
-    start = given(problem)
-    candidates = draw(problem, 4 * n, rng)
-    has_given = start is not None
-    if start is not None:
-        candidates = np.vstack([start, candidates])
-    pts = complete(target, problem, candidates)
+    pts, has_given = candidates(problem, target, n, rng_for(seed, problem.id, target.question.id))
     values = NumpyBackend().evaluate(tape, pts)
     defined = np.all(np.isfinite(values), axis=0)
     kink = _kinks(problem, target, pts, defined)
@@ -223,7 +229,7 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
     if has_given and kink[0] and target.question.kind == "value":
         raise ProblemError(problem.path, where,
                            f"{target.question.label} is asked at a point where it is not "
-                           f"differentiable ({_fmt(label(target.variables, pts[0]))})",
+                           f"differentiable ({format_point(label(target.variables, pts[0]))})",
                            "move the symbols' values off the kink, or ask for a formula")
     random_defined = defined[int(has_given):]
     if np.mean(~random_defined) > MAX_UNDEFINED:
@@ -232,7 +238,7 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
         raise ProblemError(
             problem.path, domain_keys(problem, target, undefined, seed=seed),
             f"{target.question.label} is undefined at {np.mean(~random_defined):.0%} of random "
-            f"points in the domains (e.g. {_fmt(label(target.variables, bad))})",
+            f"points in the domains (e.g. {format_point(label(target.variables, bad))})",
             "choose domains where the function and its derivative are defined")
     usable = defined & ~kink
     set_aside = [SetAside(label(target.variables, row), "undefined" if not ok else
@@ -372,10 +378,6 @@ def compare(what: str, got_by: str, expected_by: str, got: np.ndarray, expected:
         worst_error=float(error[worst]), worst_point=label(target.variables, pts[worst]),
         got=float(got[worst]), expected=float(expected[worst]), tolerance=tol,
         method=fd.method if fd else None, step=float(fd.steps[worst]) if fd else None)
-
-
-def _fmt(point: tuple[tuple[str, float], ...]) -> str:
-    return ", ".join(f"{n}={v:.4g}" for n, v in point)
 
 
 def domain_keys(problem: Problem, target: Target, undefined: np.ndarray | None = None, *,

@@ -25,11 +25,11 @@ import sympy
 
 from gradcheck import diagnosis
 from gradcheck.backends.numpy_backend import NumpyBackend
-from gradcheck.checks import MAX_UNDEFINED, complete
+from gradcheck.checks import MAX_UNDEFINED, candidates, complete
 from gradcheck.derivation import Target, derive_question, expand, local_gradients
 from gradcheck.errors import ExpressionError, GradcheckError, UnsupportedFunctionError
 from gradcheck.parsing import Limits, parse_expression
-from gradcheck.points import draw, format_point, given, label, rng_for
+from gradcheck.points import draw, format_point, given, label, number, rng_for
 from gradcheck.problem import Problem, Question, sym
 from gradcheck.tape import Tape, build_tape
 from gradcheck.tolerances import Tolerance, tolerance_for
@@ -233,14 +233,11 @@ def _sample(problem: Problem, target: Target, tape: Tape, seed: int,
         if not defined_at(pts)[0]:
             raise GradcheckError(f"{where} is undefined at the symbols' values")
         return pts, True
-    rng = rng_for(seed, problem.id, target.question.id, "grade")
-    rows = draw(problem, 4 * n, rng)
-    if start is not None:
-        rows = np.vstack([start, rows])
-    pts = complete(target, problem, rows)
+    pts, has_given = candidates(problem, target, n, rng_for(seed, problem.id, target.question.id,
+                                                             "grade"))
     defined = defined_at(pts)
-    given_used = bool(start is not None and defined[0])
-    offset = int(start is not None)
+    given_used = bool(has_given and defined[0])
+    offset = int(has_given)
     share = float(np.mean(~defined[offset:]))
     keep = np.flatnonzero(defined[offset:])[:n] + offset
     if share > MAX_UNDEFINED or len(keep) < n:
@@ -340,10 +337,10 @@ def _decide_value(ref: _Reference, extras: list[Any], full: sympy.Expr, values: 
     evidence = (Evidence(ref.labels[0], truth, got, error, ok),)
     note = " You gave a formula; the question asks for the number." if formula else ""
     if ok:
-        return GradeResult(verdict="pass", feedback=f"Correct: {label_} = {_num(truth)} at "
+        return GradeResult(verdict="pass", feedback=f"Correct: {label_} = {number(truth)} at "
                            f"{ref.shown[0]}.{note}", evidence=evidence, **base)
     finding = diagnosis.diagnose(_case(ref, extras, values, full))
-    where = f"at {ref.shown[0]} your answer gives {_num(got)} but {label_} is {_num(truth)}."
+    where = f"at {ref.shown[0]} your answer gives {number(got)} but {label_} is {number(truth)}."
     feedback = f"{finding.feedback} A{where[1:]}" if finding else f"Not right: {where}"
     return GradeResult(verdict="fail", feedback=feedback + note, evidence=evidence,
                        diagnosis=finding.diagnosis if finding else None, **base)
@@ -377,8 +374,8 @@ def _decide_expression(ref: _Reference, extras: list[Any], full: sympy.Expr, val
                            f"minus {label_} is {differs}, not 0.", **base)
     first = int(wrong[0])
     finding = diagnosis.diagnose(_case(ref, extras, values, full))
-    where = (f"at {ref.shown[first]} your answer gives {_num(values[first])} but {label_} is "
-             f"{_num(ref.truth[first])}.")
+    where = (f"at {ref.shown[first]} your answer gives {number(values[first])} but {label_} is "
+             f"{number(ref.truth[first])}.")
     if ref.given_used and first > 0 and agree[0]:
         where = f"Right at the given point ({ref.shown[0]}) but not as a function: {where}"
         if not full.free_symbols:
@@ -408,10 +405,6 @@ def _more(others: int, total: int) -> str:
     if others <= 0:
         return ""
     return f" (and at {others} more of the {_count(total, 'point')})"
-
-
-def _num(value: float) -> str:
-    return f"{float(value):.10g}"
 
 
 def _symbolic_difference(ref: _Reference, full: sympy.Expr, time_limit: float) -> str | None:

@@ -58,6 +58,11 @@ def label(names: Sequence[str], row: np.ndarray) -> tuple[tuple[str, float], ...
     return tuple((name, float(v)) for name, v in zip(names, row, strict=True))
 
 
-def format_point(point: tuple[tuple[str, float], ...]) -> str:
-    """``x=1, w=0.5`` with values printed in full precision only when needed."""
-    return ", ".join(f"{name}={value:.10g}" for name, value in point)
+def format_point(point: tuple[tuple[str, float], ...], digits: int = 10) -> str:
+    """``x=1, w=0.5`` with values printed to ``digits`` significant digits at most."""
+    return ", ".join(f"{name}={value:.{digits}g}" for name, value in point)
+
+
+def number(value: float) -> str:
+    """A float short enough to read, exact enough to act on (``inf`` and ``nan`` as such)."""
+    return f"{float(value):.10g}"

@@ -6,17 +6,8 @@ comparison > variable > point, then got, expected, error and tolerance.
 
 from __future__ import annotations
 
-import math
-
 from gradcheck.checks import Comparison, QuestionResult
-from gradcheck.points import format_point
-
-
-def number(value: float) -> str:
-    """A float short enough to read, exact enough to act on."""
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.10g}"
+from gradcheck.points import format_point, number
 
 
 def path(result: QuestionResult, comparison: Comparison | None = None) -> str:
