@@ -23,9 +23,10 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple, Protocol
 
 from gradcheck.errors import UsageError
+from gradcheck.gradebook import Column, columns
 from gradcheck.problem import Problem
 from gradcheck.submissions import Submission
-from gradcheck.verdict import VERDICTS, GradeResult, VerdictName
+from gradcheck.verdict import Counts, GradeResult, VerdictName
 
 __all__ = ["BatchReport", "BatchSettings", "Grader", "Progress", "grade_batch"]
 
@@ -61,10 +62,13 @@ class BatchReport:
     seed: int
     settings: BatchSettings
     results: tuple[GradeResult, ...]
-    counts: tuple[tuple[VerdictName, int], ...]
+    counts: Counts
+    """Rows per verdict, a mapping: ``report.counts["pass"]``."""
     names: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Each problem's declared symbol and stage names: the only names a renderer may
     print as math (they were validated by the loader)."""
+    questions: tuple[Column, ...] = ()
+    """Every question of the bank with its points, in bank order (the gradebook's columns)."""
 
     @property
     def passed(self) -> bool:
@@ -72,7 +76,7 @@ class BatchReport:
         return all(r.passed for r in self.results)
 
     def count(self, verdict: VerdictName) -> int:
-        return dict(self.counts)[verdict]
+        return self.counts[verdict]
 
 
 class _Job(NamedTuple):
@@ -129,9 +133,10 @@ def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, s
         else:
             _run_in_process(jobs, grade_row, deadline, record)
     final = tuple(r for r in results if r is not None)
-    counts = tuple((v, sum(r.verdict == v for r in final)) for v in VERDICTS)
+    counts = Counts.of(r.verdict for r in final)
     names = tuple((p.id, tuple(p.names())) for p in bank)
-    return BatchReport(seed=seed, settings=settings, results=final, counts=counts, names=names)
+    return BatchReport(seed=seed, settings=settings, results=final, counts=counts, names=names,
+                       questions=columns(bank))
 
 
 def _check_options(workers: int, points: int, time_limit: float) -> None:
