@@ -70,6 +70,9 @@ body.gc { margin: 0; }
 .gc th, .gc td { border: 1px solid #ddd; padding: .2em .5em; text-align: left; white-space: nowrap; }
 .gc th { background: #f3f3f3; font-weight: 600; }
 .gc td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.gc #students tr > :first-child { position: sticky; left: 0; background: #fff; }
+.gc #students tr > :last-child { position: sticky; right: 0; background: #fff; }
+.gc #students th:first-child, .gc #students th:last-child { background: #f3f3f3; }
 .gc .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr));
   gap: 1em; }
 .gc figure { margin: 0; padding: .6em; border: 1px solid #e3e3e3; border-radius: 6px; }
@@ -91,6 +94,7 @@ body.gc { margin: 0; }
 .gc .formula { overflow-x: auto; white-space: nowrap; padding: .1em 0 .2em; }
 .gc .formula code { white-space: pre; }
 .gc .feedback { grid-column: 1 / -1; overflow-wrap: break-word; }
+.gc .feedback .label { display: inline; margin-right: .6em; }
 .gc code { font-family: ui-monospace, monospace; font-size: .9em; }
 .gc math { font-size: 1.1em; }
 .gc .empty { color: #999; }
