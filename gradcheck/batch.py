@@ -82,6 +82,23 @@ class BatchReport:
     def count(self, verdict: VerdictName) -> int:
         return self.counts[verdict]
 
+    # notebook display and pandas: gradcheck/report/notebook.py
+    def __repr__(self) -> str:
+        from gradcheck.report.notebook import batch_repr
+
+        return batch_repr(self)
+
+    def _repr_html_(self) -> str:
+        from gradcheck.report.notebook import batch_html
+
+        return batch_html(self)
+
+    def to_dataframe(self) -> Any:
+        """One row per graded answer as a pandas DataFrame (``pip install 'gradcheck[pandas]'``)."""
+        from gradcheck.report.notebook import to_dataframe
+
+        return to_dataframe(self)
+
 
 class _Job(NamedTuple):
     position: int

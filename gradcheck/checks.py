@@ -83,6 +83,16 @@ class QuestionResult:
     def worst_error(self) -> float:
         return max((c.worst_error for c in self.comparisons), default=0.0)
 
+    def __repr__(self) -> str:
+        from gradcheck.report.notebook import question_result_repr
+
+        return question_result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from gradcheck.report.notebook import check_html
+
+        return check_html(self)
+
 
 @dataclass(frozen=True)
 class CheckReport:
@@ -97,6 +107,16 @@ class CheckReport:
     @property
     def passed(self) -> bool:
         return all(r.passed for r in self.results)
+
+    def __repr__(self) -> str:
+        from gradcheck.report.notebook import check_repr
+
+        return check_repr(self)
+
+    def _repr_html_(self) -> str:
+        from gradcheck.report.notebook import check_html
+
+        return check_html(self)
 
 
 def check(problems: Sequence[Problem], *, backends: Sequence[str] = ("numpy",),

@@ -102,6 +102,16 @@ class GradeResult:
     def passed(self) -> bool:
         return self.verdict == "pass"
 
+    def __repr__(self) -> str:
+        from gradcheck.report.notebook import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from gradcheck.report.notebook import result_html
+
+        return result_html(self)
+
     def to_dict(self) -> dict[str, object]:
         """Plain data in a fixed key order (for JSON)."""
         return {

@@ -19,10 +19,12 @@ BAR = 180  # px for the longest bar
 COUNT = 44  # px for the number after a bar
 
 
-def bar_chart(items: Sequence[tuple[str, int]], title: str, classes: Iterable[str] = ()) -> str:
+def bar_chart(items: Sequence[tuple[str, int]], title: str, classes: Iterable[str] = (),
+              label_width: int = LABEL) -> str:
     """A horizontal bar per (label, count), longest bar = largest count.
 
     ``classes`` names the labels that get their own colour (verdicts); the rest are blue.
+    ``label_width`` is the room (px) for the labels, left of the bars.
 
     >>> svg = bar_chart([("pass", 3), ("fail", 1)], "verdicts", classes=("pass", "fail"))
     >>> svg.startswith('<svg') and svg.count('<rect') == 2 and 'width="180"' in svg
@@ -30,7 +32,7 @@ def bar_chart(items: Sequence[tuple[str, int]], title: str, classes: Iterable[st
     """
     coloured = set(classes)
     most = max((n for _, n in items), default=0)
-    width, height = LABEL + BAR + COUNT, ROW * len(items) + 4
+    width, height = label_width + BAR + COUNT, ROW * len(items) + 4
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(title)}">'
              f"<title>{escape(title)}</title>"]
@@ -39,9 +41,10 @@ def bar_chart(items: Sequence[tuple[str, int]], title: str, classes: Iterable[st
         length = round(BAR * n / most) if most else 0
         colour = COLOURS.get(label, DEFAULT_COLOUR) if label in coloured else DEFAULT_COLOUR
         parts.append(
-            f'<text x="{LABEL - 6}" y="{y + 13}" text-anchor="end" font-size="12">{escape(label)}</text>'
-            f'<rect x="{LABEL}" y="{y + 2}" width="{length}" height="{ROW - 4}" fill="{colour}">'
+            f'<text x="{label_width - 6}" y="{y + 13}" text-anchor="end" font-size="12">'
+            f"{escape(label)}</text>"
+            f'<rect x="{label_width}" y="{y + 2}" width="{length}" height="{ROW - 4}" fill="{colour}">'
             f"<title>{escape(label)}: {n}</title></rect>"
-            f'<text x="{LABEL + length + 4}" y="{y + 13}" font-size="12">{n}</text>')
+            f'<text x="{label_width + length + 4}" y="{y + 13}" font-size="12">{n}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -38,7 +38,7 @@ from gradcheck.report.grades import (
 )
 from gradcheck.verdict import VERDICTS, Counts, GradeResult
 
-__all__ = ["answer_html", "math_html", "render_html", "render_student_pages", "report_fragment",
+__all__ = ["answer_html", "math_html", "names_in", "render_html", "render_student_pages", "report_fragment",
            "safe_mathml", "student_file_name"]
 
 FORMULA_SHOWN = 2000  # a longer formula is shown cut, as text (answers are at most 2000 long)
@@ -321,6 +321,21 @@ def _question(r: GradeResult) -> str:
 
 
 # ---- math -----------------------------------------------------------------------------------
+
+
+def names_in(*texts: str | None) -> tuple[str, ...]:
+    """The plain identifiers of gradcheck's own formula text that may be printed as symbols
+    (not functions, constants or reserved words): for a result shown without its problem.
+
+    >>> names_in("2*x*(w*x - y)", "exp(-x) + pi")
+    ('w', 'x', 'y')
+    """
+    from gradcheck.loader import NAME_RE, RESERVED
+    from gradcheck.parsing import FUNCTIONS
+
+    found = {word for text in texts if text for word in re.findall(r"[A-Za-z][A-Za-z0-9_]*", text)}
+    return tuple(sorted(n for n in found if NAME_RE.match(n) and n not in FUNCTIONS
+                        and n not in RESERVED and not n.startswith("_")))
 
 
 def math_html(text: str | None, names: Iterable[str]) -> str:
