@@ -1,7 +1,8 @@
 """The progress bar of a batch on a terminal: rows done, rate and time left, on stderr.
 
-tqdm draws it (imported only when a bar is shown: about 40 ms, against about 52 ms for
-rich.progress; see benchmarks/bench_progress_import.py). Without tqdm, a plain counter
+tqdm draws it, imported only when a bar is shown: after the batch grader is loaded it
+costs 63 ms median (36 modules) against 100 ms (55 modules) for rich.progress
+(benchmarks/bench_progress_import.py). Without tqdm, a plain counter
 with the same figures is written instead. Never written into a report or to stdout.
 """
 
