@@ -15,7 +15,7 @@ COLOURS = {"pass": "#2e9e50", "fail": "#d33", "invalid": "#d9a400", "error": "#8
 DEFAULT_COLOUR = "#4a78c2"
 ROW = 18  # px per bar
 LABEL = 96  # px for the labels
-BAR = 180  # px for the longest bar
+BAR = 140  # px for the longest bar
 COUNT = 44  # px for the number after a bar
 
 
@@ -27,7 +27,7 @@ def bar_chart(items: Sequence[tuple[str, int]], title: str, classes: Iterable[st
     ``label_width`` is the room (px) for the labels, left of the bars.
 
     >>> svg = bar_chart([("pass", 3), ("fail", 1)], "verdicts", classes=("pass", "fail"))
-    >>> svg.startswith('<svg') and svg.count('<rect') == 2 and 'width="180"' in svg
+    >>> svg.startswith('<svg') and svg.count('<rect') == 2 and 'width="140"' in svg
     True
     """
     coloured = set(classes)

@@ -71,9 +71,11 @@ body.gc { margin: 0; }
 .gc th { background: #f3f3f3; font-weight: 600; }
 .gc td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .gc #students tr > :first-child { position: sticky; left: 0; background: #fff; }
-.gc #students tr > :last-child { position: sticky; right: 0; background: #fff; }
+.gc #students tr > :last-child { position: sticky; right: 0; background: #fff;
+  box-shadow: -3px 0 0 #ddd; }
+.gc #students tr > :first-child { box-shadow: 3px 0 0 #ddd; }
 .gc #students th:first-child, .gc #students th:last-child { background: #f3f3f3; }
-.gc .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr));
+.gc .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(290px, 1fr));
   gap: 1em; }
 .gc figure { margin: 0; padding: .6em; border: 1px solid #e3e3e3; border-radius: 6px; }
 .gc figcaption { font-size: .85em; color: #555; }
@@ -271,15 +273,27 @@ def _questions_section(report: BatchReport) -> str:
         diagnoses = [(d, sum(r.diagnosis == d for r in fails)) for d in DIAGNOSES]
         diagnoses.append(("none", sum(r.diagnosis is None for r in fails)))
         shown = [(d, n) for d, n in diagnoses if n]
-        diagnosis_bars = (bar_chart(shown, f"diagnoses of the failing answers to {key}")
-                          if shown else '<p class="empty">no failing answers</p>')
+        diagnosis_bars = (f"<figcaption>diagnoses of the {_answers(len(fails), 'failing ')}"
+                          "</figcaption>"
+                          + bar_chart(shown, f"diagnoses of the failing answers to {key}")
+                          if shown else "<figcaption>no failing answers</figcaption>")
         passed = f"{100 * counts['pass'] / len(results):.0f}%"
-        figures.append(f'<figure><h3>{escape(key)}</h3><figcaption>{len(results)} answers, '
-                       f"{passed} passed</figcaption>{verdict_bars}"
-                       f"<figcaption>diagnoses of the {len(fails)} failing answers</figcaption>"
-                       f"{diagnosis_bars}</figure>")
+        figures.append(f"<figure><h3>{_breakable(key)}</h3><figcaption>{_answers(len(results))}, "
+                       f"{passed} passed</figcaption>{verdict_bars}{diagnosis_bars}</figure>")
     return (f'<section id="questions"><h2>Questions</h2><div class="charts">{"".join(figures)}'
             "</div></section>")
+
+
+def _answers(n: int, kind: str = "") -> str:
+    return f"{n} {kind}answer{'' if n == 1 else 's'}"
+
+
+def _breakable(key: str) -> str:
+    """``problem/question`` that may wrap after the slash, never inside a name."""
+    problem, slash, question = key.partition("/")
+    if not slash:
+        return escape(key)
+    return f"<span>{escape(problem)}/</span><wbr><span>{escape(question)}</span>"
 
 
 def _answers_section(report: BatchReport) -> str:
