@@ -228,3 +228,26 @@ def test_long_answer_is_cut_in_html_and_whole_in_json() -> None:
     assert "overflow-wrap: anywhere" not in page  # it squeezed cells to a letter a line
     assert ".gc .formula { overflow-x: auto; white-space: nowrap;" in page
     assert json.loads(render_json(report))["results"][0]["answer"] == answer
+
+
+def test_sympy_mathml_does_not_escape_text_so_math_html_checks_it() -> None:
+    from sympy import Symbol
+    from sympy.printing.mathml import mathml
+
+    from gradcheck.report.grades_html import safe_mathml
+
+    raw = mathml(Symbol("<img src=x onerror=alert(1)>"), printer="presentation")
+    assert "<img src=x onerror=alert(1)>" in raw  # SymPy's printer: the hazard (FINDINGS)
+    assert not safe_mathml(raw)                   # so its output is checked before use
+    assert safe_mathml(mathml(Symbol("x") / 2, printer="presentation"))
+    # even a name the problem "declares" never reaches the page unchecked
+    assert "<img" not in math_html("x", ("<img src=x onerror=alert(1)>", "x"))
+
+
+def test_quotes_in_names_cannot_leave_an_attribute() -> None:
+    name = 'x" onmouseover="alert(1)'
+    rows = [Submission(1, name, LR, "dyhat_dw", "x"), Submission(2, "ada", LR, "dyhat_dw", name)]
+    page = render_html(grade_batch(BANK, rows, grader=echo_grade))
+    assert 'onmouseover="alert(1)' not in page
+    assert 'data-student="x&quot; onmouseover=&quot;alert(1)"' in page
+    assert '<option value="x&quot; onmouseover=&quot;alert(1)">' in page
