@@ -23,7 +23,7 @@ from functools import lru_cache
 from html import escape
 
 from gradcheck.batch import BatchReport
-from gradcheck.gradebook import Gradebook
+from gradcheck.gradebook import Gradebook, format_percent, format_points
 from gradcheck.problem import DIAGNOSES
 from gradcheck.report.charts import bar_chart
 from gradcheck.report.grades import (
@@ -156,10 +156,14 @@ def render_student_pages(report: BatchReport,
         theirs = tuple(r for r in report.results if r.student == grades.student)
         own = replace(report, results=theirs, counts=Counts.of(r.verdict for r in theirs))
         own_book = replace(book, students=(grades,))
+        percent = format_percent(grades.percent)
+        total = (f'<p class="total"><strong>{format_points(grades.total)} of '
+                 f"{format_points(grades.maximum)} points</strong>"
+                 + (f" ({percent}%)" if percent else "") + "</p>")
         pages[name] = _page(f"gradcheck: {grades.student}", _summary(own, filters=False,
                             title=f"Grades of {grades.student}"),
-                            [_students_section(own_book, title="Grade"), _answers_section(own)],
-                            script=False)
+                            [total + _students_section(own_book, title="Grade"),
+                             _answers_section(own)], script=False)
         links.append(f'<li><a href="{escape(name)}">{escape(grades.student)}</a></li>')
     index = ("<section><h2>Students</h2><p>One page per student, to hand back.</p>"
              f"<ul>{''.join(links)}</ul></section>")

@@ -154,6 +154,7 @@ def test_student_pages_hold_one_student_each(report: BatchReport) -> None:
     ada = pages["ada.html"]
     assert html_students(ada) == table(render_csv(report))[:2]
     assert "bob" not in ada and "p9" not in ada
+    assert "<strong>2.5 of 3.5 points</strong> (71.43%)" in ada
     assert 'href="ada.html"' in pages["index.html"]
 
 
