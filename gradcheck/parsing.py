@@ -20,6 +20,7 @@ from types import MappingProxyType
 
 import sympy
 
+from gradcheck import ops
 from gradcheck.errors import ExpressionError
 
 __all__ = ["FUNCTIONS", "Limits", "parse_expression", "parse_number"]
@@ -37,38 +38,10 @@ class Limits:
     max_nodes: int = 2000
 
 
-def _log(x: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
-    """Natural log, or log base ``base``."""
-    return sympy.log(x) if base is None else sympy.log(x, base)
-
-
-FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = MappingProxyType({
-    "exp": sympy.exp, "log": _log, "sqrt": sympy.sqrt,
-    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
-    "sec": sympy.sec, "csc": sympy.csc, "cot": sympy.cot,
-    "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "atan2": sympy.atan2,
-    "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
-    "sech": sympy.sech, "csch": sympy.csch, "coth": sympy.coth,
-    "asinh": sympy.asinh, "acosh": sympy.acosh, "atanh": sympy.atanh,
-    "Abs": sympy.Abs, "abs": sympy.Abs, "sign": sympy.sign,
-    "Max": sympy.Max, "max": sympy.Max, "Min": sympy.Min, "min": sympy.Min,
-    "Heaviside": sympy.Heaviside, "erf": sympy.erf, "erfc": sympy.erfc,
-    "gamma": sympy.gamma, "loggamma": sympy.loggamma,
-    "floor": sympy.floor, "ceiling": sympy.ceiling, "factorial": sympy.factorial,
-    "sigmoid": lambda x: 1 / (1 + sympy.exp(-x)),
-    "softplus": lambda x: sympy.log(1 + sympy.exp(x)),
-    "relu": lambda x: sympy.Max(x, 0),
-    "log1p": lambda x: sympy.log(1 + x),
-    "expm1": lambda x: sympy.exp(x) - 1,
-    "Piecewise": sympy.Piecewise,
-})
-
-# (fewest, most) arguments; None means no upper bound. Unlisted functions take one.
-_ARITY: dict[str, tuple[int, int | None]] = {
-    "log": (1, 2), "atan2": (2, 2), "Heaviside": (1, 2), "Piecewise": (1, None),
-    "Max": (2, None), "max": (2, None), "Min": (2, None), "min": (2, None),
-}
-_BIG_ARGUMENT = frozenset({"factorial", "gamma", "loggamma"})
+# Function names, their builders, arities and bounded arguments: all from the op registry.
+_BUILDERS = ops.parser_functions()
+FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = MappingProxyType(
+    {name: spec.build for name, spec in _BUILDERS.items()})
 _CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "E": sympy.E, "e": sympy.E}
 _STUDENT_ALIASES = {"ln": "log"}
 _COMPARE = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge}
@@ -367,13 +340,14 @@ class _Parser:
 
     def _apply(self, name: str, args: list[sympy.Expr], tok: _Token) -> sympy.Expr:
         """Call the whitelisted builder for ``name`` after the argument checks."""
-        low, high = _ARITY.get(name, (1, 1))
+        spec = _BUILDERS[name]
+        low, high = spec.arity
         if len(args) < low or (high is not None and len(args) > high):
             want = f"{low}" if low == high else f"{low} or {high}" if high else f"at least {low}"
             raise ExpressionError(f"{name} takes {want} argument{'s' if want != '1' else ''}, "
                                   f"got {len(args)}", tok.pos)
-        if name in _BIG_ARGUMENT:
-            self._check_argument(name, args[0], tok)
+        for index in spec.bounded:
+            self._check_argument(name, args[index], tok)
         if name == "sqrt":
             return self._pow(args[0], sympy.Rational(1, 2), tok)
         try:
