@@ -19,7 +19,7 @@ from gradcheck.backends import Backend, get_backend, resolve_backends
 from gradcheck.backends.numpy_backend import NumpyBackend
 from gradcheck.derivation import Target, derive, expand
 from gradcheck.errors import ProblemError
-from gradcheck.parsing import parse_expression, parse_number
+from gradcheck.parsing import TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.points import SetAside, draw, format_point, given, label, rng_for
 from gradcheck.problem import Problem
 from gradcheck.tape import Tape, build_tape
@@ -336,7 +336,7 @@ def _reference_answer(problem: Problem, target: Target) -> object | None:
         return None
     if question.kind == "value":
         return float(parse_number(question.answer))
-    expr = parse_expression(question.answer, problem.names())
+    expr = parse_expression(question.answer, problem.names(), limits=TEACHER_LIMITS)
     return target_tape(problem, target, [expand(problem, expr, keep=[n for n, _ in target.cut])])
 
 

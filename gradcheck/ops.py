@@ -41,7 +41,7 @@ class Op:
     """One operation of the tape.
 
     name: the op's name on the tape.
-    sympy: the SymPy classes that compile to it (none for structural ops: add, mul, pow...).
+    classes: the SymPy classes that compile to it (none for structural ops: add, mul, pow...).
     names: the function names the parser accepts for it (none: not written by name).
     arity: (fewest, most) arguments when written by name; None means no upper bound.
     analytic: the complex step may go through it: the function is analytic *and* the
@@ -59,7 +59,7 @@ class Op:
     """
 
     name: str
-    sympy: tuple[type, ...] = ()
+    classes: tuple[type, ...] = ()
     names: tuple[str, ...] = ()
     arity: tuple[int, int | None] = (1, 1)
     analytic: bool = True
@@ -310,9 +310,9 @@ def parser_functions() -> dict[str, ParseOnly]:
     """Every function name the parser accepts -> how to build it (rows first, then the rest)."""
     table: dict[str, ParseOnly] = {}
     for op in OPS:
-        if op.sympy:
+        if op.classes:
             for name in op.names:
-                table[name] = ParseOnly(name, op.sympy[0], op.arity, op.bounded)
+                table[name] = ParseOnly(name, op.classes[0], op.arity, op.bounded)
     for extra in PARSE_ONLY:
         table[extra.name] = extra
     return table
@@ -320,7 +320,7 @@ def parser_functions() -> dict[str, ParseOnly]:
 
 def sympy_ops() -> dict[type, Op]:
     """SymPy class -> its row, for the tape compiler."""
-    return {cls: op for op in OPS for cls in op.sympy}
+    return {cls: op for op in OPS for cls in op.classes}
 
 
 def numpy_table() -> dict[str, Impl]:

@@ -41,7 +41,7 @@ def test_tables_are_derived_from_the_registry() -> None:
     assert set(NUMPY_TABLE) == {op.name for op in ops.OPS if op.rewrite is None}
     assert NON_ANALYTIC == {op.name for op in ops.OPS if not op.analytic}
     for op in ops.OPS:
-        for cls in op.sympy:
+        for cls in op.classes:
             assert FUNCTION_OPS[cls] == op.name
         for name in op.names:
             assert name in FUNCTIONS, name
@@ -50,7 +50,7 @@ def test_tables_are_derived_from_the_registry() -> None:
 def test_every_named_row_has_a_high_precision_value() -> None:
     structural = {"add", "mul", "neg", "reciprocal", "powi", "pow", "piecewise", "diracdelta"}
     for op in ops.OPS:
-        if op.sympy and op.name not in structural and op.sympy[0].__module__.startswith("sympy.functions"):
+        if op.classes and op.name not in structural and op.classes[0].__module__.startswith("sympy.functions"):
             assert op.mpmath is not None, op.name
 
 
@@ -80,7 +80,7 @@ def test_sympy_evalf_agrees_with_the_high_precision_column(name: str, args: tupl
     exact = [sympy.nsimplify(a) for a in args]
     with mpmath.workdps(40):
         want = op.mpmath(*(mpmath.mpf(str(a)) if isinstance(a, float) else a for a in args))
-        build = op.sympy[0] if op.sympy else sympy.sqrt
+        build = op.classes[0] if op.classes else sympy.sqrt
         got = build(*exact).evalf(40)
         if name in NOT_EVALUATED_BY_SYMPY:
             assert not got.is_Number  # if SymPy learns it, this test says so
