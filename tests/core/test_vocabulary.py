@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -208,3 +209,17 @@ wrt = "x"
         load_problem(path)
     assert info.value.key == key and words in info.value.message, str(info.value)
     assert str(path) in str(info.value) and (info.value.hint or "know" in info.value.message)
+
+
+def test_the_readme_example_of_functions_and_aliases_loads_and_grades(write_problem) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The vocabulary problem files may use")[1]
+    block = section.split("```toml\n")[1].split("```")[0]
+    problem = load_problem(write_problem('id = "p"\n[symbols.w]\n' + block + """
+[[questions]]
+id = "q"
+of = "lam*w**2 + Phi(w)"
+wrt = "w"
+"""))
+    answer = "2λw + exp(-w²/2)/√(2π)"
+    assert grade(problem, "q", answer, points=8).verdict == "pass"
