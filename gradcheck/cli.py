@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from typing import TextIO
 
 from gradcheck.errors import ExitCode, GradcheckError
 
@@ -91,8 +94,26 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def write_output(text: str, output: str | None) -> None:
     """Write a rendered report to a file (UTF-8) or to standard output."""
+    with open_output(output) as out:
+        out.write(text)
+
+
+@contextmanager
+def open_output(output: str | None) -> Iterator[TextIO]:
+    """A text stream for a report: standard output, or a temporary file beside ``output``
+    that replaces it only once the report is whole (an interrupted batch leaves no file)."""
     if output is None or output == "-":
-        sys.stdout.write(text)
+        yield sys.stdout
         return
-    with open(output, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
+    target = os.path.abspath(output)
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="\n", delete=False,
+                                         dir=os.path.dirname(target),
+                                         prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+    try:
+        with handle:
+            yield handle  # type: ignore[misc]
+        os.replace(handle.name, target)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(handle.name)
+        raise

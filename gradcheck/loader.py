@@ -84,11 +84,25 @@ def load_problem(path: str | Path) -> Problem:
     path = Path(path)
     file = _File(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise file.error("", f"cannot be read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise file.error("", "is not UTF-8 text", "save the file as UTF-8") from exc
+    return parse_problem(text, path)
+
+
+def parse_problem(text: str, path: str | Path) -> Problem:
+    """A problem from the text of its file; ``path`` names it in errors and in the problem
+    (and its stem is the default id), as if the text had been read from there.
+
+    Raises:
+        ProblemError: naming the file, the key and what to do.
+    """
+    path = Path(path)
+    file = _File(path)
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise file.error("", f"is not valid TOML: {exc}", "fix the TOML syntax there") from exc
     return _problem(file, data, path.stem)

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 from gradcheck.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from gradcheck.batch import BatchReport, Progress
+    from gradcheck.executor import EvidencePolicy
     from gradcheck.problem import Problem
-    from gradcheck.submissions import Submission
 
 FORMATS = ("text", "json", "csv", "junit", "html")
 
@@ -26,6 +25,8 @@ examples:
     gradcheck grade --bank problems/ --submissions answers.csv --format html --output report.html
     gradcheck grade --bank problems/ --submissions answers.jsonl --format csv --output grades.csv
     gradcheck grade --bank problems/ --submissions answers.csv --workers 0 --time-limit 5
+    gradcheck grade --bank problems/ --submissions answers.csv --format json --evidence none
+    gradcheck grade --bank problems/ --submissions answers.csv --scheduler tcp://host:8786
 
 exit codes: 0 every answer passed, 1 some answer did not (or use --exit-zero),
             2 usage error (unknown file, bad option, unreadable submissions), 3 bad problem file.
@@ -59,6 +60,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="time allowed per answer; a slower answer is invalid (default 2)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="grading processes; 0 means one per CPU (default 1)")
+    p.add_argument("--evidence", choices=("all", "failing", "none"), default=None,
+                   help="which answers keep their evidence points in the report: all, failing "
+                        "(a failed answer's only; the default for a batch) or none (default for "
+                        "one answer: all)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on a Dask cluster, e.g. tcp://host:8786 (pip install "
+                        "'gradcheck[dask]'); --workers is then ignored")
     p.add_argument("--exit-zero", action="store_true",
                    help="exit 0 once the batch is graded, whatever the verdicts")
     p.set_defaults(run=run)
@@ -66,16 +74,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> ExitCode:
     from gradcheck.batch import cpu_count
-    from gradcheck.cli import write_output
 
     _check(args)
     workers = cpu_count() if args.workers == 0 else args.workers
     if args.problem is not None:
-        report, text = _one(args, workers)
+        passed = _one(args, workers)
     else:
-        report, text = _batch(args, workers)
-    write_output(text, args.output)
-    if report.passed or args.exit_zero:
+        passed = _batch(args, workers)
+    if passed or args.exit_zero:
         return ExitCode.OK
     return ExitCode.FAILED
 
@@ -103,7 +109,9 @@ def _check(args: argparse.Namespace) -> None:
             raise UsageError(f"{path}: no such file or folder")
 
 
-def _one(args: argparse.Namespace, workers: int) -> tuple[BatchReport, str]:
+def _one(args: argparse.Namespace, workers: int) -> bool:
+    from gradcheck.batch import grade_batch
+    from gradcheck.cli import write_output
     from gradcheck.loader import load_problem
     from gradcheck.report.grades import GRADE_RENDERERS, render_answer
     from gradcheck.submissions import Submission
@@ -111,10 +119,14 @@ def _one(args: argparse.Namespace, workers: int) -> tuple[BatchReport, str]:
     problem = load_problem(args.problem)
     _known_question(problem, args.question)
     submission = Submission(1, "", problem.id, args.question, args.answer)
-    report = _grade((problem,), (submission,), args, workers, progress=None)
+    report = grade_batch((problem,), (submission,), seed=args.seed, points=args.points,
+                         time_limit=args.time_limit, workers=workers,
+                         evidence=args.evidence or "all", scheduler=args.scheduler)
     if args.format == "text":
-        return report, render_answer(report.results[0])
-    return report, GRADE_RENDERERS[args.format](report)
+        write_output(render_answer(report.results[0]), args.output)
+    else:
+        write_output(GRADE_RENDERERS[args.format](report), args.output)
+    return report.passed
 
 
 def _known_question(problem: Problem, question_id: str) -> None:
@@ -124,26 +136,43 @@ def _known_question(problem: Problem, question_id: str) -> None:
                          f"its questions are {', '.join(ids)}")
 
 
-def _batch(args: argparse.Namespace, workers: int) -> tuple[BatchReport, str]:
+def _batch(args: argparse.Namespace, workers: int) -> bool:
+    """Grade as a stream: rows are read, graded and kept on disk a window at a time, and
+    the JSON report is written row by row, so memory does not grow with the rows."""
+    from gradcheck.batch import SpooledResults, batch_report, grade_stream
+    from gradcheck.cli import open_output
     from gradcheck.loader import load_bank
-    from gradcheck.report.grades import GRADE_RENDERERS
-    from gradcheck.submissions import read_submissions
+    from gradcheck.report.grades import GRADE_RENDERERS, write_json
+    from gradcheck.submissions import iter_submissions
 
     bank = load_bank(args.bank)
-    submissions = read_submissions(args.submissions)
+    submissions = iter_submissions(args.submissions)
     progress = _ProgressBar() if sys.stderr.isatty() else None
-    report = _grade(bank, submissions, args, workers, progress)
-    if progress is not None:
-        progress.finish()
-    return report, GRADE_RENDERERS[args.format](report)
+    evidence: EvidencePolicy = args.evidence or "failing"
+    stream = grade_stream(bank, submissions, seed=args.seed, points=args.points,
+                          time_limit=args.time_limit, workers=workers, progress=progress,
+                          evidence=evidence, scheduler=args.scheduler,
+                          total=_count_lines(args.submissions) if progress else None)
+    with SpooledResults(stream) as results:
+        if progress is not None:
+            progress.finish()
+        report = batch_report(bank, results, seed=args.seed, points=args.points,
+                              time_limit=args.time_limit, evidence=evidence, counts=results.counts)
+        with open_output(args.output) as out:
+            if args.format == "json":
+                write_json(report, out)
+            else:
+                out.write(GRADE_RENDERERS[args.format](report))
+        return report.passed
 
 
-def _grade(bank: tuple[Problem, ...], submissions: tuple[Submission, ...],
-           args: argparse.Namespace, workers: int, progress: Progress | None) -> BatchReport:
-    from gradcheck.batch import grade_batch
-
-    return grade_batch(bank, submissions, seed=args.seed, points=args.points,
-                       time_limit=args.time_limit, workers=workers, progress=progress)
+def _count_lines(path: str) -> int:
+    """About the number of rows (lines after the first), for the progress bar only."""
+    lines = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            lines += block.count(b"\n")
+    return max(lines - 1, 0) if not path.lower().endswith((".jsonl", ".ndjson")) else lines
 
 
 class _ProgressBar:
@@ -159,7 +188,8 @@ class _ProgressBar:
             return
         self.shown = now
         self.drawn = True
-        sys.stderr.write(f"\rgrading {done}/{total} rows ({100 * done // max(total, 1)}%)")
+        share = f" ({min(100, 100 * done // total)}%)" if total else ""
+        sys.stderr.write(f"\rgrading {done}/{total or '?'} rows{share}")
         sys.stderr.flush()
 
     def finish(self) -> None:

@@ -11,12 +11,13 @@ import io
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
+from typing import TextIO
 
 from gradcheck.batch import BatchReport
 from gradcheck.verdict import Evidence, GradeResult
 
 __all__ = ["GRADE_RENDERERS", "SCHEMA", "clip", "gradebook", "render_answer", "render_csv",
-           "render_json", "render_junit", "render_text", "unreadable"]
+           "render_json", "render_junit", "render_text", "unreadable", "write_json"]
 
 SCHEMA = "gradcheck/grade-report/1"
 FEEDBACK_WIDTH = 60
@@ -115,16 +116,36 @@ def _evidence(e: Evidence) -> str:
 
 def render_json(report: BatchReport) -> str:
     """The schema ``gradcheck/grade-report/1``: same inputs and seed, same bytes."""
+    out = io.StringIO()
+    write_json(report, out)
+    return out.getvalue()
+
+
+def write_json(report: BatchReport, out: TextIO) -> None:
+    """``render_json``'s text, written to ``out`` one row at a time (memory does not grow
+    with the rows: pair it with ``SpooledResults``)."""
     from gradcheck.report.json_report import dumps
 
-    return dumps({
+    head = dumps({
         "schema": SCHEMA,
         "seed": report.seed,
         "settings": report.settings.to_dict(),
         "passed": report.passed,
         "counts": {"rows": len(report.results), **dict(report.counts)},
-        "results": [r.to_dict() for r in report.results],
+        "results": [],
     })
+    if not report.results:
+        out.write(head)
+        return
+    empty = "[]\n}\n"
+    assert head.endswith(empty)
+    out.write(head[:-len(empty)] + "[\n")
+    separator = ""
+    for r in report.results:  # each row as json.dumps(indent=2) would place it in the list
+        row = dumps(r.to_dict())
+        out.write(separator + "    " + row[:-1].replace("\n", "\n    "))
+        separator = ",\n"
+    out.write("\n  ]\n}\n")
 
 
 # ---- CSV gradebook ----------------------------------------------------------------------
