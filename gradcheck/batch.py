@@ -14,15 +14,18 @@ import importlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple, Protocol
 
-from gradcheck.errors import UsageError
+from gradcheck.bounded import check_points, check_time_limit
+from gradcheck.errors import InternalError, UsageError
 from gradcheck.problem import Problem
 from gradcheck.submissions import Submission
 from gradcheck.verdict import VERDICTS, GradeResult, VerdictName
@@ -137,10 +140,8 @@ def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, s
 def _check_options(workers: int, points: int, time_limit: float) -> None:
     if workers < 1:
         raise UsageError(f"workers must be at least 1, not {workers}")
-    if points < 1:
-        raise UsageError(f"points must be at least 1, not {points}")
-    if not time_limit > 0:
-        raise UsageError(f"the time limit must be a positive number of seconds, not {time_limit}")
+    check_points(points)
+    check_time_limit(time_limit)
 
 
 def _default_grader() -> Grader:
@@ -199,6 +200,18 @@ def _crashed(sub: Submission, exitcode: int | None) -> GradeResult:
                                  "please report it as a gradcheck bug.")
 
 
+INTERNAL_ERROR = "internal-error"  # the diagnosis of an error row that a gradcheck bug caused
+
+
+def internal_error(sub: Submission, exc: BaseException) -> GradeResult:
+    """The ``error`` row for an unexpected exception: names the problem and question, and
+    is marked with the diagnosis ``internal-error`` (exit status 5 for a single answer)."""
+    if os.environ.get("GRADCHECK_DEBUG", "").strip().lower() not in ("", "0", "false", "no"):
+        traceback.print_exception(exc, file=sys.stderr)
+    error = InternalError(f"grading problem {sub.problem!r}, question {sub.question!r}", exc)
+    return replace(_result(sub, "error", str(error)), diagnosis=INTERNAL_ERROR)
+
+
 def _row_grader(by_id: dict[str, Problem], grader: Grader, seed: int,
                 settings: BatchSettings) -> Callable[[_Job], GradeResult]:
     def grade_row(job: _Job) -> GradeResult:
@@ -207,8 +220,7 @@ def _row_grader(by_id: dict[str, Problem], grader: Grader, seed: int,
             return grader(by_id[sub.problem], sub.question, sub.answer, seed=seed,
                           points=settings.points, time_limit=settings.time_limit)
         except Exception as exc:  # a grader bug must cost one row, not the batch
-            return _result(sub, "error", f"gradcheck could not grade this answer "
-                                         f"({type(exc).__name__}: {exc}); please report it.")
+            return internal_error(sub, exc)
     return grade_row
 
 

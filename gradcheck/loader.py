@@ -17,7 +17,7 @@ from typing import Any
 
 import sympy
 
-from gradcheck.errors import ExpressionError, ProblemError
+from gradcheck.errors import ExpressionError, FileAccessError, ProblemError
 from gradcheck.parsing import FUNCTIONS, parse_expression, parse_number
 from gradcheck.problem import (
     DEFAULT_DOMAIN,
@@ -70,9 +70,14 @@ class _File:
     def number(self, value: Any, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(key, f"must be a number, not {value!r}")
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range (1 followed by 400 zeros)
+            raise self.error(key, f"is too large ({len(str(abs(value)))} digits); numbers must "
+                             "be within about 1e308") from None
+        if not math.isfinite(number):
             raise self.error(key, f"must be finite, not {value!r}")
-        return float(value)
+        return number
 
 
 def load_problem(path: str | Path) -> Problem:
@@ -85,12 +90,20 @@ def load_problem(path: str | Path) -> Problem:
     file = _File(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
         raise file.error("", f"cannot be read: {exc.strerror}") from exc
+    except OSError as exc:  # it is there, but no permission or a failing disk: exit 4
+        raise FileAccessError(f"{path}: cannot be read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise file.error("", "is not UTF-8 text", "save the file as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise file.error("", f"is not valid TOML: {exc}", "fix the TOML syntax there") from exc
+    except ValueError:  # tomllib's int(): more digits than Python converts (4300)
+        raise file.error("", "holds a number with too many digits to read (at most 4300)",
+                         "numbers must be within about 1e308") from None
+    except RecursionError:
+        raise file.error("", "is nested too deeply to read",
+                         "a problem file needs only a few levels of tables and arrays") from None
     return _problem(file, data, path.stem)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from gradcheck.errors import UsageError
+from gradcheck.errors import FileAccessError, UsageError
 
 __all__ = ["COLUMNS", "Submission", "broken_submission", "parse_submissions",
            "read_submissions"]
@@ -61,8 +61,11 @@ def read_submissions(path: str | Path, format: Format | None = None) -> tuple[Su
     path = Path(path)
     try:
         data = path.read_bytes()
-    except OSError as exc:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
         raise UsageError(f"{path}: cannot read the submissions file: {exc.strerror}") from exc
+    except OSError as exc:  # it is there, but no permission or a failing disk: exit 4
+        raise FileAccessError(f"{path}: cannot read the submissions file: "
+                              f"{exc.strerror}") from exc
     if format is None:
         format = "jsonl" if path.suffix.lower() in JSONL_SUFFIXES else "csv"
     try:
@@ -141,8 +144,13 @@ def _jsonl(text: str) -> Iterator[Submission]:
             continue
         try:
             value = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            reason = f"not valid JSON: {getattr(exc, 'msg', 'nested too deeply')}"
+        except (ValueError, RecursionError) as exc:  # ValueError: an int over 4300 digits
+            if isinstance(exc, json.JSONDecodeError):
+                reason = f"not valid JSON: {exc.msg}"
+            elif isinstance(exc, RecursionError):
+                reason = "not valid JSON: nested too deeply"
+            else:
+                reason = "not valid JSON: a number with too many digits (at most 4300)"
             yield broken_submission(row, line, reason)
             continue
         if not isinstance(value, dict):

@@ -27,8 +27,11 @@ examples:
     gradcheck grade --bank problems/ --submissions answers.jsonl --format csv --output grades.csv
     gradcheck grade --bank problems/ --submissions answers.csv --workers 0 --time-limit 5
 
-exit codes: 0 every answer passed, 1 some answer did not (or use --exit-zero),
-            2 usage error (unknown file, bad option, unreadable submissions), 3 bad problem file.
+exit codes: 0 every answer passed, 1 some answer did not (or use --exit-zero; one answer:
+            1 wrong, 2 unreadable or too slow, 3 the question cannot be graded),
+            2 usage error (unknown file, bad option, unreadable submissions), 3 bad problem file,
+            4 I/O error (cannot read an input or write --output), 5 internal error (a row
+            that a gradcheck bug could not grade: its row says so; the others are graded).
 """
 
 
@@ -54,9 +57,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--seed", type=int, default=0, metavar="S",
                    help="seed for the random points; recorded in every report (default 0)")
     p.add_argument("--points", type=int, default=20, metavar="N",
-                   help="random points per answer besides the given point (default 20)")
+                   help="random points per answer besides the given point, at most 100000 "
+                        "(default 20)")
     p.add_argument("--time-limit", type=float, default=2.0, metavar="SECONDS",
-                   help="time allowed per answer; a slower answer is invalid (default 2)")
+                   help="time allowed per answer, at most 3600; a slower answer is invalid "
+                        "(default 2)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="grading processes; 0 means one per CPU (default 1)")
     p.add_argument("--exit-zero", action="store_true",
@@ -65,8 +70,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from gradcheck.batch import cpu_count
-    from gradcheck.cli import write_output
+    from gradcheck.batch import INTERNAL_ERROR, cpu_count
+    from gradcheck.output import write_output
 
     _check(args)
     workers = cpu_count() if args.workers == 0 else args.workers
@@ -75,12 +80,24 @@ def run(args: argparse.Namespace) -> ExitCode:
     else:
         report, text = _batch(args, workers)
     write_output(text, args.output)
-    if report.passed or args.exit_zero:
+    if args.exit_zero:
         return ExitCode.OK
-    return ExitCode.FAILED
+    if any(r.diagnosis == INTERNAL_ERROR for r in report.results):
+        return ExitCode.INTERNAL  # a gradcheck bug cost a row: the report says which
+    if args.problem is not None:  # one answer: the same codes as verify and check
+        return SINGLE_EXIT[report.results[0].verdict]
+    return ExitCode.OK if report.passed else ExitCode.FAILED
+
+
+# An answer that cannot be read is a usage error (2); a question that cannot be graded
+# (undefined on its domain, a function nothing compiles) is a bad problem file (3).
+SINGLE_EXIT = {"pass": ExitCode.OK, "fail": ExitCode.FAILED, "invalid": ExitCode.USAGE,
+               "error": ExitCode.BAD_PROBLEM}
 
 
 def _check(args: argparse.Namespace) -> None:
+    from gradcheck.bounded import check_points, check_time_limit
+
     single = args.problem is not None
     if single and (args.bank or args.submissions):
         raise UsageError("give either PROBLEM.toml with --question and --answer, "
@@ -94,10 +111,8 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError("--question and --answer go with PROBLEM.toml, not with --bank")
     if args.workers < 0:
         raise UsageError(f"--workers must be 0 (one per CPU) or more, not {args.workers}")
-    if args.points < 1:
-        raise UsageError(f"--points must be at least 1, not {args.points}")
-    if not args.time_limit > 0:
-        raise UsageError(f"--time-limit must be a positive number of seconds, not {args.time_limit}")
+    check_points(args.points, "--points")
+    check_time_limit(args.time_limit, "--time-limit")
     for path in [args.problem] if single else [*args.bank, args.submissions]:
         if not Path(path).exists():
             raise UsageError(f"{path}: no such file or folder")

@@ -133,20 +133,27 @@ def render_json(report: BatchReport) -> str:
 def gradebook(results: Iterable[GradeResult]) -> tuple[list[str], list[tuple[str, list[str]]]]:
     """Columns (``problem/question`` in order of first appearance) and, per student, the cells.
 
-    A student's later row for the same question replaces an earlier one. Rows without a
-    student, problem or question (unreadable lines name none of them) have no cell to fill
-    and are left out.
+    A student's later row for the same question replaces an earlier one. No row is
+    dropped: an unreadable line names no student, problem or question, so it gets a line
+    of its own, ``(unreadable row N)``, with no cell filled (a row that names a student
+    but no problem or question is listed under the student). The unreadable lines come
+    after the students.
     """
     columns: dict[str, None] = {}
     cells: dict[str, dict[str, str]] = {}
+    lost: list[str] = []
     for r in results:
-        if not (r.student and r.problem and r.question):
+        if unreadable(r):
+            lost.append(f"(unreadable row {r.row})" if r.row is not None else "(unreadable row)")
             continue
-        column = f"{r.problem}/{r.question}"
-        columns.setdefault(column)
-        cells.setdefault(r.student, {})[column] = r.verdict
+        row = cells.setdefault(r.student or "(no student)", {})
+        if r.problem and r.question:
+            column = f"{r.problem}/{r.question}"
+            columns.setdefault(column)
+            row[column] = r.verdict
     names = list(columns)
-    return names, [(s, [row.get(c, "") for c in names]) for s, row in cells.items()]
+    return names, [*((s, [row.get(c, "") for c in names]) for s, row in cells.items()),
+                   *((label, [""] * len(names)) for label in lost)]
 
 
 def render_csv(report: BatchReport) -> str:

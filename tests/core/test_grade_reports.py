@@ -97,8 +97,9 @@ def test_csv_gradebook_is_student_by_question(report: BatchReport) -> None:
     assert table[1] == ["ada", "fail", "fail", "", "0"]   # row 7 replaced row 1
     assert table[2] == [HOSTILE, "fail", "", "", "0"]
     assert table[3] == ["'=cmd|'/c calc'!A0", "pass", "", "", "1"]  # no formula injection
-    assert table[4] == ["bob", "", "", "error", "0"]       # the unreadable row has no cell
-    assert len(table) == 5
+    assert table[4] == ["bob", "", "", "error", "0"]
+    assert table[5] == ["(unreadable row 6)", "", "", "", "0"]  # never dropped, no cell
+    assert len(table) == 6
 
 
 def test_junit_suite_per_problem_case_per_row(report: BatchReport) -> None:
@@ -163,10 +164,11 @@ def broken_report() -> BatchReport:
     return grade_batch(BANK, parse_submissions(BROKEN_CSV, "csv"), grader=echo_grade)
 
 
-def test_unreadable_lines_add_no_student_column_or_suite(broken_report: BatchReport) -> None:
+def test_unreadable_lines_add_no_column_or_suite_but_a_gradebook_line(broken_report: BatchReport) -> None:
     table = list(csv.reader(io.StringIO(render_csv(broken_report))))
     assert table == [["student", f"{LR}/dyhat_dw", "score"], ["ada", "pass", "1"],
-                     ["bob", "fail", "0"]]
+                     ["bob", "fail", "0"],
+                     ["(unreadable row 2)", "", "0"], ["(unreadable row 3)", "", "0"]]
     root = ET.fromstring(render_junit(broken_report).split("\n", 1)[1])
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == [LR, "(unreadable rows)"]
