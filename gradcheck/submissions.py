@@ -68,6 +68,8 @@ def read_submissions(path: str | Path, format: Format | None = None) -> tuple[Su
                               f"{exc.strerror}") from exc
     if format is None:
         format = "jsonl" if path.suffix.lower() in JSONL_SUFFIXES else "csv"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00\x00" in data[:4]:
+        raise UsageError(f"{path}: is UTF-16 or UTF-32 text; save it as UTF-8")
     try:
         return parse_submissions(_decode(data), format)
     except UsageError as exc:
@@ -106,6 +108,11 @@ def _problem_with(values: Mapping[str, object]) -> str | None:
         if _has_surrogates(value):
             return f"{key!r} is not UTF-8 text; save the file as UTF-8"
     return None
+
+
+def _shown(text: str, most: int = 80) -> str:
+    """``text`` quoted, cut to ``most`` characters (a header can be a whole file's line)."""
+    return repr(text) if len(text) <= most else repr(text[:most]) + f"... ({len(text)} characters)"
 
 
 def _has_surrogates(text: str) -> bool:
@@ -206,6 +213,10 @@ def _header(lines: list[str]) -> tuple[list[str], int]:
     header = [name.strip().lower() for name in fields]
     missing = [name for name in COLUMNS if name not in header]
     if missing:
-        raise UsageError(f"the header {','.join(header)!r} lacks {', '.join(missing)}; "
+        if "\x00" in lines[0] or _has_surrogates(lines[0]):
+            raise UsageError("the first line is not CSV text (NUL bytes, or bytes that are not "
+                             "UTF-8: a binary or UTF-16 file?); the first line must name the "
+                             "columns " + ",".join(COLUMNS))
+        raise UsageError(f"the header {_shown(','.join(header))} lacks {', '.join(missing)}; "
                          "the first line must name the columns " + ",".join(COLUMNS))
     return header, used

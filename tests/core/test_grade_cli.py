@@ -141,7 +141,7 @@ def test_one_answer_pass_and_fail(capsys: pytest.CaptureFixture[str]) -> None:
 def test_one_hostile_answer_is_invalid(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("gradcheck.grading")
     assert main(["grade", LR_FILE, "--question", "dloss_dw",
-                 "--answer", "__import__('os').system('echo pwned')"]) == 1
+                 "--answer", "__import__('os').system('echo pwned')"]) == 2  # unreadable
     out = capsys.readouterr().out
     assert out.startswith("verdict:       INVALID") and "pwned\n" not in out.split("answer:")[0]
 
