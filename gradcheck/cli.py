@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from gradcheck.errors import ExitCode, GradcheckError, InternalError
 
@@ -70,10 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_negative_values(argv if argv is not None else sys.argv[1:]))
     debug = bool(getattr(args, "debug", False)) or _debug_env()
     try:
-        from gradcheck.output import check_output_path
+        from gradcheck import output
 
-        check_output_path(getattr(args, "output", None))
-        return int(args.run(args))
+        if getattr(args, "split_by", None) and args.output:
+            output.check_output_folder(args.output)
+        else:
+            output.check_output_path(getattr(args, "output", None))
+        with _terminate_as_interrupt():
+            return int(args.run(args))
     except GradcheckError as exc:
         if debug and exc.__cause__ is not None:
             traceback.print_exception(exc.__cause__, file=sys.stderr)
@@ -138,6 +145,28 @@ def _negative_values(argv: Sequence[str]) -> list[str]:
         out.append(item)
         i += 1
     return out
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop a command the way Ctrl-C does: cleanly, with exit code 2.
+
+    The batch's ``finally`` blocks then kill and reap its workers, and no report is written.
+    """
+    names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {n: signal.signal(getattr(signal, n), interrupt) for n in names}
+    try:
+        yield
+    finally:
+        for n, handler in previous.items():
+            signal.signal(getattr(signal, n), handler)
 
 
 def write_output(text: str, output: str | None) -> None:

@@ -27,7 +27,8 @@ from typing import TextIO
 
 from gradcheck.errors import OutputError
 
-__all__ = ["check_output_path", "open_output", "write_output"]
+__all__ = ["check_output_folder", "check_output_path", "make_output_folder", "open_output",
+           "write_output"]
 
 ENCODING_ERRORS = "backslashreplace"
 
@@ -79,6 +80,28 @@ def check_output_path(path: str | os.PathLike[str] | None) -> None:
                           f"{_reason(exc)}") from None
     os.close(fd)
     os.unlink(probe)
+
+
+def check_output_folder(path: str | os.PathLike[str]) -> None:
+    """Raise OutputError now if files could not be written in the folder ``path`` later
+    (it may not exist yet: then the nearest existing folder above it must be writable)."""
+    folder = Path(os.fspath(path))
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{folder}: cannot write the pages there: {existing} is not a folder")
+    check_output_path(existing / ".gradcheck-probe")
+
+
+def make_output_folder(path: str | os.PathLike[str]) -> Path:
+    """Create the folder ``path`` (and those above it) for reports; OutputError if it cannot."""
+    folder = Path(os.fspath(path))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the folder: {_reason(exc)}") from None
+    return folder
 
 
 def _temporary(target: Path) -> tuple[int, str]:
