@@ -22,24 +22,29 @@ from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, replace
 from typing import Any, overload
 
+from gradcheck.bounded import check_points, check_time_limit
 from gradcheck.errors import UsageError
 from gradcheck.executor import (
     EVIDENCE_POLICIES,
+    INTERNAL_ERROR,
     EvidencePolicy,
     Executor,
     Grader,
     InProcess,
     Settings,
     Task,
+    internal_error,
     task_grader,
 )
+from gradcheck.gradebook import Column, columns
 from gradcheck.pool import LocalPool, can_fork, cpu_count
 from gradcheck.problem import Problem
 from gradcheck.submissions import Submission
-from gradcheck.verdict import VERDICTS, GradeResult, VerdictName
+from gradcheck.verdict import VERDICTS, Counts, GradeResult, VerdictName
 
-__all__ = ["BatchReport", "BatchSettings", "Grader", "Progress", "SpooledResults", "batch_report",
-           "cpu_count", "grade_batch", "grade_stream"]
+__all__ = ["INTERNAL_ERROR", "BatchReport", "BatchSettings", "Grader", "Progress",
+           "SpooledResults", "batch_report", "cpu_count", "grade_batch", "grade_stream",
+           "internal_error"]
 
 Progress = Callable[[int, int], None]
 WINDOW = 4096  # rows read ahead of the first row not yet written: memory is flat in the rows
@@ -66,10 +71,14 @@ class BatchReport:
     seed: int
     settings: BatchSettings
     results: Sequence[GradeResult]
-    counts: tuple[tuple[VerdictName, int], ...]
+    """A tuple, or ``SpooledResults`` (kept on disk) for a batch graded as a stream."""
+    counts: Counts
+    """Rows per verdict, a mapping: ``report.counts["pass"]``."""
     names: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Each problem's declared symbol and stage names: the only names a renderer may
     print as math (they were validated by the loader)."""
+    questions: tuple[Column, ...] = ()
+    """Every question of the bank with its points, in bank order (the gradebook's columns)."""
 
     @property
     def passed(self) -> bool:
@@ -77,7 +86,7 @@ class BatchReport:
         return all(r.passed for r in self.results)
 
     def count(self, verdict: VerdictName) -> int:
-        return dict(self.counts)[verdict]
+        return self.counts[verdict]
 
 
 def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, seed: int = 0,
@@ -115,14 +124,14 @@ def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, s
 
 def batch_report(bank: Sequence[Problem], results: Sequence[GradeResult], *, seed: int = 0,
                  points: int = 20, time_limit: float = 2.0, evidence: EvidencePolicy = "all",
-                 counts: Iterable[tuple[VerdictName, int]] | None = None) -> BatchReport:
+                 counts: Counts | None = None) -> BatchReport:
     """The report of graded results (``counts`` when already known, else counted)."""
     settings = BatchSettings(points=points, time_limit=float(time_limit), evidence=evidence)
     if counts is None:
-        counts = tuple((v, sum(r.verdict == v for r in results)) for v in VERDICTS)
+        counts = Counts.of(r.verdict for r in results)
     names = tuple((p.id, tuple(p.names())) for p in bank)
-    return BatchReport(seed=seed, settings=settings, results=results, counts=tuple(counts),
-                       names=names)
+    return BatchReport(seed=seed, settings=settings, results=results, counts=counts, names=names,
+                       questions=columns(bank))
 
 
 def grade_stream(bank: Sequence[Problem], submissions: Iterable[Submission], *, seed: int = 0,
@@ -147,10 +156,8 @@ def grade_stream(bank: Sequence[Problem], submissions: Iterable[Submission], *, 
 def _check_options(workers: int, points: int, time_limit: float, evidence: str) -> None:
     if workers < 1:
         raise UsageError(f"workers must be at least 1, not {workers}")
-    if points < 1:
-        raise UsageError(f"points must be at least 1, not {points}")
-    if not time_limit > 0:
-        raise UsageError(f"the time limit must be a positive number of seconds, not {time_limit}")
+    check_points(points)
+    check_time_limit(time_limit)
     if evidence not in EVIDENCE_POLICIES:
         raise UsageError(f"unknown evidence policy {evidence!r}; use one of "
                          + ", ".join(EVIDENCE_POLICIES))
@@ -363,7 +370,7 @@ class SpooledResults(Sequence[GradeResult]):
             count += 1
         self._file.flush()
         self._len = count
-        self.counts: tuple[tuple[VerdictName, int], ...] = tuple(tally.items())
+        self.counts = Counts(tally)
 
     def __len__(self) -> int:
         return self._len

@@ -19,19 +19,24 @@ An executor is used like this (the batch's loop)::
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
+import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Literal, NamedTuple, Protocol, Self
+from typing import Any, Literal, NamedTuple, Protocol, Self
 
+from gradcheck.errors import InternalError
 from gradcheck.problem import Problem
 from gradcheck.verdict import GradeResult
 
-__all__ = ["EVIDENCE_POLICIES", "KILL_GRACE", "EvidencePolicy", "Executor", "Grader", "InProcess",
-           "Settings", "Task", "TaskGrader", "crashed", "task_grader", "timed_out"]
+__all__ = ["EVIDENCE_POLICIES", "INTERNAL_ERROR", "KILL_GRACE", "EvidencePolicy", "Executor",
+           "Grader", "InProcess", "Settings", "Task", "TaskGrader", "crashed", "internal_error",
+           "task_grader", "timed_out"]
 
 EvidencePolicy = Literal["all", "failing", "none"]
 EVIDENCE_POLICIES: tuple[EvidencePolicy, ...] = ("all", "failing", "none")
@@ -82,10 +87,22 @@ def task_grader(problems: dict[str, Problem], grader: Grader, settings: Settings
             result = grader(problems[task.problem], task.question, task.answer, seed=settings.seed,
                             points=settings.points, time_limit=settings.time_limit)
         except Exception as exc:  # a grader bug must cost one row, not the batch
-            return _result(task, "error", f"gradcheck could not grade this answer "
-                                          f"({type(exc).__name__}: {exc}); please report it.")
+            return internal_error(task, exc)
         return keep_evidence(result, settings.evidence)
     return grade_task
+
+
+INTERNAL_ERROR = "internal-error"  # the diagnosis of an error row that a gradcheck bug caused
+
+
+def internal_error(row: Task | Any, exc: BaseException) -> GradeResult:
+    """The ``error`` row for an unexpected exception: names the problem and question, and
+    is marked with the diagnosis ``internal-error`` (exit status 5 for a single answer)."""
+    if os.environ.get("GRADCHECK_DEBUG", "").strip().lower() not in ("", "0", "false", "no"):
+        traceback.print_exception(exc, file=sys.stderr)
+    error = InternalError(f"grading problem {row.problem!r}, question {row.question!r}", exc)
+    return GradeResult(problem=row.problem, question=row.question, answer=row.answer,
+                       verdict="error", feedback=str(error), diagnosis=INTERNAL_ERROR)
 
 
 def keep_evidence(result: GradeResult, policy: EvidencePolicy) -> GradeResult:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from gradcheck.errors import UsageError
+from gradcheck.errors import FileAccessError, UsageError
 
 __all__ = ["COLUMNS", "Submission", "broken_submission", "iter_submissions", "parse_submissions",
            "read_submissions"]
@@ -77,8 +77,15 @@ def iter_submissions(path: str | Path, format: Format | None = None) -> Iterator
         raise UsageError(f"unknown submissions format {format!r}; use csv or jsonl")
     try:
         handle = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    except OSError as exc:
+        start = handle.buffer.peek(4)[:4]  # type: ignore[attr-defined]
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
         raise UsageError(f"{path}: cannot read the submissions file: {exc.strerror}") from exc
+    except OSError as exc:  # it is there, but no permission or a failing disk: exit 4
+        raise FileAccessError(f"{path}: cannot read the submissions file: "
+                              f"{exc.strerror}") from exc
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00\x00" in start:
+        handle.close()
+        raise UsageError(f"{path}: is UTF-16 or UTF-32 text; save it as UTF-8")
     try:
         lines = _Lines(handle)
         rows = _jsonl(lines) if format == "jsonl" else _csv(lines)
@@ -88,7 +95,8 @@ def iter_submissions(path: str | Path, format: Format | None = None) -> Iterator
         raise UsageError(f"{path}: {exc}") from None
     except OSError as exc:
         handle.close()
-        raise UsageError(f"{path}: cannot read the submissions file: {exc.strerror}") from exc
+        raise FileAccessError(f"{path}: cannot read the submissions file: "
+                              f"{exc.strerror}") from exc
     return _closing(handle, first, rows)
 
 
@@ -164,6 +172,11 @@ def _problem_with(values: Mapping[str, object]) -> str | None:
     return None
 
 
+def _shown(text: str, most: int = 80) -> str:
+    """``text`` quoted, cut to ``most`` characters (a header can be a whole file's line)."""
+    return repr(text) if len(text) <= most else repr(text[:most]) + f"... ({len(text)} characters)"
+
+
 def _has_surrogates(text: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in text)
 
@@ -196,8 +209,13 @@ def _jsonl(lines: _Lines) -> Iterator[Submission]:
             continue
         try:
             value = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            reason = f"not valid JSON: {getattr(exc, 'msg', 'nested too deeply')}"
+        except (ValueError, RecursionError) as exc:  # ValueError: an int over 4300 digits
+            if isinstance(exc, json.JSONDecodeError):
+                reason = f"not valid JSON: {exc.msg}"
+            elif isinstance(exc, RecursionError):
+                reason = "not valid JSON: nested too deeply"
+            else:
+                reason = "not valid JSON: a number with too many digits (at most 4300)"
             yield broken_submission(row, line, reason)
             continue
         if not isinstance(value, dict):
@@ -247,7 +265,8 @@ def _record(lines: _Lines) -> tuple[list[str], int, str | None]:
 
 
 def _header(lines: _Lines) -> list[str]:
-    if next(lines.peek(1), None) is None:
+    first = next(lines.peek(1), None)
+    if first is None:
         raise UsageError("the file is empty; it needs the header " + ",".join(COLUMNS))
     fields, used, reason = _record(lines)
     if reason is not None:
@@ -256,6 +275,10 @@ def _header(lines: _Lines) -> list[str]:
     header = [name.strip().lower() for name in fields]
     missing = [name for name in COLUMNS if name not in header]
     if missing:
-        raise UsageError(f"the header {','.join(header)!r} lacks {', '.join(missing)}; "
+        if "\x00" in first or _has_surrogates(first):
+            raise UsageError("the first line is not CSV text (NUL bytes, or bytes that are not "
+                             "UTF-8: a binary or UTF-16 file?); the first line must name the "
+                             "columns " + ",".join(COLUMNS))
+        raise UsageError(f"the header {_shown(','.join(header))} lacks {', '.join(missing)}; "
                          "the first line must name the columns " + ",".join(COLUMNS))
     return header

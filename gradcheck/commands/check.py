@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="problem files or folders (searched for *.toml)")
     add_backend_options(p)
     p.add_argument("--points", type=int, default=20, metavar="N",
-                   help="random points per question besides the given point (default 20)")
+                   help="random points per question besides the given point, at most 100000 "
+                        "(default 20)")
     p.add_argument("--seed", type=int, default=0, metavar="S",
                    help="seed for the random points; recorded in every report (default 0)")
     p.add_argument("--format", choices=("text", "json", "junit"), default="text",
@@ -50,14 +51,13 @@ def add_backend_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    from gradcheck.bounded import check_points
     from gradcheck.checks import check
-    from gradcheck.cli import write_output
-    from gradcheck.errors import UsageError
     from gradcheck.loader import load_bank
+    from gradcheck.output import write_output
     from gradcheck.report import RENDERERS
 
-    if args.points < 1:
-        raise UsageError(f"--points must be at least 1, not {args.points}")
+    check_points(args.points, "--points")
     problems = load_bank(args.paths)
     if args.scheduler:
         from gradcheck.dask_executor import check_on_dask
