@@ -71,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--evidence", choices=("all", "failing", "none"), default=None,
                    help="which answers keep their evidence points in the report: all, failing "
                         "(a failed answer's only; the default for a batch) or none (default for "
-                        "one answer: all)")
+                        "one answer, and with --verbose: all)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="grade on a Dask cluster, e.g. tcp://host:8786 (pip install "
                         "'gradcheck[dask]'); --workers is then ignored")
@@ -190,7 +190,8 @@ def _batch(args: argparse.Namespace, workers: int) -> tuple[list[tuple[str, int]
     bank = load_bank(args.bank)
     submissions = iter_submissions(args.submissions)
     progress = ProgressBar() if wanted(args.quiet) else None
-    evidence: EvidencePolicy = args.evidence or "failing"
+    # --verbose shows every answer's evidence, so it keeps it unless --evidence says otherwise
+    evidence: EvidencePolicy = args.evidence or ("all" if args.verbose else "failing")
     stream = grade_stream(bank, submissions, seed=args.seed, points=args.points,
                           time_limit=args.time_limit, workers=workers, progress=progress,
                           evidence=evidence, scheduler=args.scheduler,
