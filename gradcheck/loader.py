@@ -18,7 +18,7 @@ from typing import Any
 
 import sympy
 
-from gradcheck.errors import ExpressionError, ProblemError
+from gradcheck.errors import ExpressionError, FileAccessError, ProblemError
 from gradcheck.parsing import FUNCTIONS, TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.problem import (
     DEFAULT_DOMAIN,
@@ -39,7 +39,7 @@ SYMBOL_KEYS = {"value", "domain", "description", "shape", "aliases"}
 FUNCTION_KEYS = {"args", "body"}
 MAX_FUNCTION_ARGS = 8
 QUESTION_KEYS = {"id", "of", "wrt", "kind", "order", "answer", "prompt", "tolerance", "accept",
-                 "reject"}
+                 "reject", "points"}
 TEST_KEYS = {"answer", "diagnosis"}
 TOLERANCE_KEYS = {"rtol", "atol", "reason"}
 RESERVED = {"e", "E", "pi", "I", "oo", "nan", "zoo", "S", "N", "O", "Q", "True", "False", "None"}
@@ -79,9 +79,14 @@ class _File:
     def number(self, value: Any, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(key, f"must be a number, not {value!r}")
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range (1 followed by 400 zeros)
+            raise self.error(key, f"is too large ({len(str(abs(value)))} digits); numbers must "
+                             "be within about 1e308") from None
+        if not math.isfinite(number):
             raise self.error(key, f"must be finite, not {value!r}")
-        return float(value)
+        return number
 
 
 def load_problem(path: str | Path) -> Problem:
@@ -93,13 +98,35 @@ def load_problem(path: str | Path) -> Problem:
     path = Path(path)
     file = _File(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
         raise file.error("", f"cannot be read: {exc.strerror}") from exc
+    except OSError as exc:  # it is there, but no permission or a failing disk: exit 4
+        raise FileAccessError(f"{path}: cannot be read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise file.error("", "is not UTF-8 text", "save the file as UTF-8") from exc
+    return parse_problem(text, path)
+
+
+def parse_problem(text: str, path: str | Path) -> Problem:
+    """A problem from the text of its file; ``path`` names it in errors and in the problem
+    (and its stem is the default id), as if the text had been read from there.
+
+    Raises:
+        ProblemError: naming the file, the key and what to do.
+    """
+    path = Path(path)
+    file = _File(path)
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise file.error("", f"is not valid TOML: {exc}", "fix the TOML syntax there") from exc
+    except ValueError:  # tomllib's int(): more digits than Python converts (4300)
+        raise file.error("", "holds a number with too many digits to read (at most 4300)",
+                         "numbers must be within about 1e308") from None
+    except RecursionError:
+        raise file.error("", "is nested too deeply to read",
+                         "a problem file needs only a few levels of tables and arrays") from None
     return _problem(file, data, path.stem)
 
 
@@ -373,7 +400,16 @@ def _question(file: _File, item: Mapping[str, Any], qid: str, key: str,
     tolerance = _tolerance(file, item["tolerance"], f"{key}.tolerance") if "tolerance" in item else None
     return Question(id=qid, of=of, of_expr=of_expr, wrt=wrt, kind=kind, answer=answer,
                     prompt=file.string(item, "prompt", f"{key}.prompt"), tolerance=tolerance,
-                    tests=_answer_tests(file, item, key))
+                    tests=_answer_tests(file, item, key), points=_points(file, item, key))
+
+
+def _points(file: _File, item: Mapping[str, Any], key: str) -> float:
+    """A question's weight in the gradebook: a finite number >= 0 (default 1)."""
+    raw = item.get("points", 1)
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw) or raw < 0:
+        raise file.error(f"{key}.points", f"must be a number of points, 0 or more, not {raw!r}",
+                         "e.g. points = 2 (a right answer earns them; the default is 1)")
+    return raw
 
 
 def _wrt(file: _File, item: Mapping[str, Any], key: str, names: set[str]) -> tuple[str, ...]:
