@@ -390,7 +390,7 @@ def _question(file: _File, item: Mapping[str, Any], qid: str, key: str,
               targets: set[str]) -> Question:
     of = file.string(item, "of", f"{key}.of", required=True)
     of_expr = _parse(file, of, names, f"{key}.of")
-    wrt = _wrt(file, item, key, targets)
+    wrt = _wrt(file, item, key, targets, names)
     kind = item.get("kind", "expression")
     if kind not in ("expression", "value"):
         raise file.error(f"{key}.kind", f"is {kind!r}", 'use "expression" or "value"')
@@ -412,7 +412,9 @@ def _points(file: _File, item: Mapping[str, Any], key: str) -> float:
     return raw
 
 
-def _wrt(file: _File, item: Mapping[str, Any], key: str, names: set[str]) -> tuple[str, ...]:
+def _wrt(file: _File, item: Mapping[str, Any], key: str, names: set[str],
+         vocabulary: Mapping[str, sympy.Basic]) -> tuple[str, ...]:
+    """The variables a question differentiates by: symbols or stages (an alias is its symbol)."""
     raw = item.get("wrt")
     if raw is None:
         raise file.error(f"{key}.wrt", "is required", 'name the symbol, e.g. wrt = "w"')
@@ -427,11 +429,16 @@ def _wrt(file: _File, item: Mapping[str, Any], key: str, names: set[str]) -> tup
     if len(wrt) != order:
         raise file.error(f"{key}.order", f"is {order} but wrt names {len(wrt)} variables",
                          "give one name per derivative")
+    canonical = []
     for name in wrt:
+        value = vocabulary.get(name)
+        if name not in names and isinstance(value, sympy.Symbol) and value.name in names:
+            name = value.name
         if name not in names:
             raise file.error(f"{key}.wrt", f"unknown name {name!r}",
                              "the names here are " + ", ".join(sorted(names)))
-    return tuple(wrt)
+        canonical.append(name)
+    return tuple(canonical)
 
 
 def _reference(file: _File, answer: Any, kind: str, names: Mapping[str, sympy.Basic],

@@ -140,7 +140,7 @@ DECLARED = """
     [[questions]]
     id = "r"
     of = "scaled(lam, x)"
-    wrt = "lam"
+    wrt = "lmb"
     answer = "Phi(x)"
 """
 
@@ -149,6 +149,7 @@ def test_declared_functions_and_aliases_work_in_the_file_and_in_answers(write_pr
     problem = load_problem(write_problem(DECLARED))
     assert [r.passed for r in check([problem], points=10).results] == [True, True]
     assert problem.symbol("lam").aliases == ("λ", "lmb")
+    assert problem.question("r").wrt == ("lam",)  # an alias in wrt is its symbol
     assert [f.name for f in problem.functions] == ["Phi", "scaled"]
     for answer in ("λ*exp(-λ^2 x^2/2)/sqrt(2π)", "lmb*exp(-lam**2*x**2/2)/sqrt(2*pi)"):
         result = grade(problem, "q", answer, points=8)
