@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from gradcheck.errors import ExitCode, GradcheckError
 
-COMMANDS = ("check", "grade", "verify", "lint", "explain")
+COMMANDS = ("check", "grade", "verify", "lint", "explain", "serve")
 
 DESCRIPTION = """\
 Tells, with evidence, whether a gradient is right.
