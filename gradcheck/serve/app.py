@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from gradcheck.batch import Grader
+from gradcheck.batch import BatchReport, Grader
 from gradcheck.problem import Problem
 from gradcheck.serve import classbook
 from gradcheck.serve.grader import Grading
@@ -51,7 +51,6 @@ API_FIELDS = ("student", "problem", "question", "answer")
 # Everything the pages load comes from this server; MathML and inline SVG need nothing else.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
 
 
 class Identity(Protocol):
@@ -83,7 +82,6 @@ class _State:
         self.attempts = RateLimiter(settings.rate_limit)
         self.previews = RateLimiter(settings.rate_limit * 5)
         self.links = link_signer(settings.teacher_token)
-        self.columns = tuple(f"{p.id}/{q.id}" for p in settings.bank for q in p.questions)
 
     def names(self, problem: Problem) -> tuple[str, ...]:
         return tuple(problem.names())
@@ -118,9 +116,7 @@ def create_app(settings: ServeSettings, store: Store, *, identity: Identity | No
         status: dict[str, str] = {}
         if student is not None:
             attempts = await run_in_threadpool(state.store.attempts, student=student)
-            table = classbook.class_table(attempts, "last")
-            if table.rows:
-                status = dict(zip(table.columns, table.rows[0][1], strict=True))
+            status = {f"{a.problem}/{a.question}": a.verdict for a in attempts}  # the latest
         return page(request, "home.html", {"problems": settings.bank, "status": status})
 
     async def login(request: Request) -> Response:
@@ -279,7 +275,7 @@ def create_app(settings: ServeSettings, store: Store, *, identity: Identity | No
         if html is None:
             return _bad_request("that file is not a submissions file: it needs a header "
                                 "student,problem,question,answer (CSV) or one JSON object per line")
-        return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP})
+        return HTMLResponse(html, headers={"Content-Security-Policy": _report_csp(html)})
 
     # ---- JSON API --------------------------------------------------------------------------
 
@@ -430,28 +426,45 @@ def _shown(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
             "expected": answer_math(row.get("expected"), names)}
 
 
-async def _teacher_context(state: _State, request: Request) -> dict[str, Any]:
-    policy = request.query_params.get("policy", state.settings.policy)
-    if policy not in classbook.POLICIES:
-        policy = "last"
+def _policy(state: _State, request: Request) -> str:
+    return request.query_params.get("policy", state.settings.policy)
+
+
+async def _class_report(state: _State) -> tuple[list[Any], BatchReport]:
     attempts = await run_in_threadpool(state.store.attempts)
+    s = state.settings
+    report = classbook.attempts_report(s.bank, attempts, seed=s.seed, points=s.points,
+                                       time_limit=s.time_limit)
+    return attempts, report
+
+
+async def _teacher_context(state: _State, request: Request) -> dict[str, Any]:
+    from gradcheck.gradebook import format_percent, format_points
+    from gradcheck.report.grades import report_gradebook
+
+    policy = _policy(state, request)
+    if policy not in classbook.POLICIES:
+        policy = state.settings.policy
+    attempts, report = await _class_report(state)
+    book = report_gradebook(report, policy)  # type: ignore[arg-type]
     # The page shows the questions someone tried, in bank order; the CSV has them all.
-    tried = {f"{a.problem}/{a.question}" for a in attempts}
-    columns = [c for c in state.columns if c in tried]
-    table = classbook.class_table(attempts, policy, columns)  # type: ignore[arg-type]
-    counts = classbook.question_counts(attempts, columns)
-    return {"table": table, "counts": counts, "policies": classbook.POLICIES,
-            "policy": policy, "total": len(attempts)}
+    keep = [i for i in range(len(book.columns)) if any(s.cells[i].attempts for s in book.students)]
+    rows = [{"student": s.student, "cells": [s.cells[i] for i in keep],
+             "total": format_points(s.total), "maximum": format_points(s.maximum),
+             "percent": format_percent(s.percent)} for s in book.students]
+    counts = classbook.question_counts(attempts, [book.columns[i].key for i in keep])
+    return {"columns": [book.columns[i].key for i in keep], "rows": rows, "counts": counts,
+            "policies": classbook.POLICIES, "policy": policy, "total": len(attempts)}
 
 
 async def _gradebook_csv(state: _State, request: Request) -> Response:
-    policy = request.query_params.get("policy", state.settings.policy)
+    policy = _policy(state, request)
     if policy not in classbook.POLICIES:
         return Response(f"unknown policy {policy!r}; use one of {', '.join(classbook.POLICIES)}\n",
                         status_code=400, media_type="text/plain")
-    attempts = await run_in_threadpool(state.store.attempts)
-    table = classbook.class_table(attempts, policy, state.columns)  # type: ignore[arg-type]
-    return Response(classbook.render_gradebook_csv(table), media_type="text/csv; charset=utf-8",
+    _, report = await _class_report(state)
+    return Response(classbook.render_gradebook_csv(report, policy),  # type: ignore[arg-type]
+                    media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="gradebook.csv"'})
 
 
@@ -470,6 +483,20 @@ def _batch_report(settings: ServeSettings, data: bytes, name: str) -> str | None
     report = grade_batch(settings.bank, rows, seed=settings.seed, points=settings.points,
                          time_limit=settings.time_limit, workers=settings.batch_workers)
     return render_html(report)
+
+
+def _report_csp(html: str) -> str:
+    """The batch report is one self-contained file: its own inline style, and only its own
+    inline scripts (allowed by their hashes), nothing from anywhere else."""
+    import base64
+    import hashlib
+    import re
+
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
+        for body in re.findall(r"<script>(.*?)</script>", html, flags=re.S)) or "'none'"
+    return (f"default-src 'none'; style-src 'unsafe-inline'; script-src {hashes}; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 def _forbidden(why: str) -> Response:

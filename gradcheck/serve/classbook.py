@@ -1,28 +1,30 @@
-"""The class at a glance: students x questions under an attempts policy, and per-question counts.
+"""The class at a glance, from stored attempts: the gradebook and per-question counts.
 
-Pure functions over stored attempts (oldest first). The attempts policy says which of a
-student's attempts at a question counts: ``last`` (the latest), ``first``, or ``best``
-(the first attempt with the best verdict, pass > fail > invalid > error).
+The gradebook is ``gradcheck.gradebook`` itself (points per question, the attempts policy
+best | last | first), over a ``BatchReport`` made of the stored attempts in the order they
+were made, so the page, ``/api/gradebook.csv`` and ``gradcheck grade --format csv`` over
+the same answers cannot disagree. Per-question verdict and diagnosis counts are added here.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
-__all__ = ["POLICIES", "ClassTable", "QuestionCounts", "class_table", "question_counts",
-           "render_gradebook_csv"]
+from gradcheck.batch import BatchReport, BatchSettings
+from gradcheck.gradebook import ATTEMPTS, Attempts, columns
+from gradcheck.problem import Problem
+from gradcheck.verdict import VERDICTS, Counts, GradeResult, VerdictName
 
-Policy = Literal["last", "best", "first"]
-POLICIES: tuple[Policy, ...] = ("last", "best", "first")
-VERDICT_RANK = {"pass": 3, "fail": 2, "invalid": 1, "error": 0}
-_SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+__all__ = ["POLICIES", "QuestionCounts", "attempts_report", "question_counts", "render_gradebook_csv"]
+
+POLICIES: tuple[Attempts, ...] = ATTEMPTS
 
 
 class AttemptLike(Protocol):
+    @property
+    def id(self) -> int: ...
     @property
     def student(self) -> str: ...
     @property
@@ -30,18 +32,13 @@ class AttemptLike(Protocol):
     @property
     def question(self) -> str: ...
     @property
+    def answer(self) -> str: ...
+    @property
     def verdict(self) -> str: ...
     @property
     def diagnosis(self) -> str | None: ...
-
-
-@dataclass(frozen=True)
-class ClassTable:
-    """``columns`` are ``problem/question``; each row is (student, cells, attempts per cell, score)."""
-
-    policy: Policy
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, tuple[str, ...], tuple[int, ...], int], ...]
+    @property
+    def feedback(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -55,74 +52,55 @@ class QuestionCounts:
     diagnoses: tuple[tuple[str, int], ...]
 
 
-def _column(a: AttemptLike) -> str:
-    return f"{a.problem}/{a.question}"
+def attempts_report(bank: Sequence[Problem], attempts: Iterable[AttemptLike], *, seed: int,
+                    points: int, time_limit: float) -> BatchReport:
+    """The stored attempts as a graded batch (row = attempt id), for the report renderers."""
+    results = tuple(
+        GradeResult(problem=a.problem, question=a.question, answer=a.answer,
+                    verdict=_verdict(a.verdict), feedback=a.feedback, diagnosis=a.diagnosis,
+                    student=a.student, row=a.id, seed=seed)
+        for a in attempts)
+    return BatchReport(seed=seed, settings=BatchSettings(points=points, time_limit=time_limit),
+                       results=results, counts=Counts.of(r.verdict for r in results),
+                       names=tuple((p.id, tuple(p.names())) for p in bank),
+                       questions=columns(bank))
 
 
-def class_table(attempts: Iterable[AttemptLike], policy: Policy = "last",
-                columns: Sequence[str] = ()) -> ClassTable:
-    """Students (in order of first attempt) x questions (``columns`` first, then any other
-    question in order of first attempt); a cell is the verdict the policy picks, "" when the
-    student has not tried it; the score counts cells that pass.
+def _verdict(text: str) -> VerdictName:
+    if text not in VERDICTS:
+        raise ValueError(f"a stored attempt has the unknown verdict {text!r}")
+    return text  # type: ignore[return-value]
+
+
+def question_counts(attempts: Iterable[AttemptLike], order: Sequence[str] = ()) -> list[QuestionCounts]:
+    """Per question (``order`` first, then any other in order of first attempt): attempts,
+    students, each verdict and each diagnosis.
 
     >>> from types import SimpleNamespace as A
-    >>> rows = [A(student="ada", problem="p", question="q", verdict=v, diagnosis=None)
-    ...         for v in ("fail", "pass", "fail")]
-    >>> [class_table(rows, p).rows[0][1][0] for p in POLICIES]
-    ['fail', 'pass', 'fail']
+    >>> rows = [A(student=s, problem="p", question="q", verdict=v, diagnosis=d)
+    ...         for s, v, d in [("ada", "fail", "sign"), ("ada", "pass", None), ("bob", "fail", "sign")]]
+    >>> c = question_counts(rows)[0]
+    >>> c.attempts, c.students, dict(c.verdicts)["fail"], c.diagnoses
+    (3, 2, 2, (('sign', 2),))
     """
-    if policy not in POLICIES:
-        raise ValueError(f"unknown attempts policy {policy!r}; use one of {', '.join(POLICIES)}")
-    order: dict[str, None] = dict.fromkeys(columns)
-    chosen: dict[str, dict[str, str]] = {}
-    tries: dict[str, dict[str, int]] = {}
+    seen: dict[str, list[AttemptLike]] = {c: [] for c in order}
     for a in attempts:
-        column = _column(a)
-        order.setdefault(column)
-        cells = chosen.setdefault(a.student, {})
-        counts = tries.setdefault(a.student, {})
-        counts[column] = counts.get(column, 0) + 1
-        held = cells.get(column)
-        if (held is None or policy == "last"
-                or (policy == "best" and VERDICT_RANK[a.verdict] > VERDICT_RANK[held])):
-            cells[column] = a.verdict
-    names = tuple(order)
-    rows = []
-    for student, cells in chosen.items():
-        row = tuple(cells.get(c, "") for c in names)
-        rows.append((student, row, tuple(tries[student].get(c, 0) for c in names),
-                     sum(v == "pass" for v in row)))
-    return ClassTable(policy=policy, columns=names, rows=tuple(rows))
-
-
-def question_counts(attempts: Iterable[AttemptLike], columns: Sequence[str] = ()) -> list[QuestionCounts]:
-    """Per question: how many attempts, by how many students, each verdict and diagnosis."""
-    seen: dict[str, list[AttemptLike]] = {c: [] for c in columns}
-    for a in attempts:
-        seen.setdefault(_column(a), []).append(a)
+        seen.setdefault(f"{a.problem}/{a.question}", []).append(a)
     out = []
     for column, rows in seen.items():
-        verdicts = tuple((v, sum(a.verdict == v for a in rows)) for v in VERDICT_RANK)
         diagnoses: dict[str, int] = {}
         for a in rows:
             if a.diagnosis:
                 diagnoses[a.diagnosis] = diagnoses.get(a.diagnosis, 0) + 1
-        out.append(QuestionCounts(column=column, attempts=len(rows),
-                                  students=len({a.student for a in rows}), verdicts=verdicts,
-                                  diagnoses=tuple(sorted(diagnoses.items()))))
+        out.append(QuestionCounts(
+            column=column, attempts=len(rows), students=len({a.student for a in rows}),
+            verdicts=tuple((v, sum(a.verdict == v for a in rows)) for v in VERDICTS),
+            diagnoses=tuple(sorted(diagnoses.items()))))
     return out
 
 
-def _cell(text: str) -> str:
-    """A student id a spreadsheet would run as a formula is prefixed with a quote."""
-    return "'" + text if text.startswith(_SPREADSHEET_FORMULA) else text
+def render_gradebook_csv(report: BatchReport, policy: Attempts) -> str:
+    """The gradebook CSV exactly as ``gradcheck grade --format csv`` writes it."""
+    from gradcheck.report.grades import RenderOptions, render_csv
 
-
-def render_gradebook_csv(table: ClassTable) -> str:
-    """``student``, one column per ``problem/question`` (the chosen verdict), then ``score``."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", *(_cell(c) for c in table.columns), "score"])
-    for student, cells, _, score in table.rows:
-        writer.writerow([_cell(student), *cells, score])
-    return out.getvalue()
+    return render_csv(report, RenderOptions(attempts=policy))

@@ -41,7 +41,8 @@ class ServeSettings:
         it (after-pass), or after any attempt (always).
     identity: "id" (a student types an id) or "links" (only teacher-issued signed links).
     max_body, max_upload: bytes a request may send (the submissions upload gets max_upload).
-    policy: the attempts policy the teacher table starts with (last, best, first).
+    policy: the attempts policy the teacher table and the CSV use unless asked for another
+        (best, last, first; as in ``gradcheck.gradebook``).
     """
 
     bank: tuple[Problem, ...]
@@ -55,6 +56,6 @@ class ServeSettings:
     identity: IdentityMode = "id"
     max_body: int = 64 * 1024
     max_upload: int = 5 * 1024 * 1024
-    policy: str = "last"
+    policy: str = "best"
     batch_workers: int = 1
     title: str = "gradcheck"

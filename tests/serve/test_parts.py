@@ -58,28 +58,35 @@ def test_sanitize_keeps_mathml_structure_and_drops_the_rest():
 
 
 def _attempts(*rows):
-    return [SimpleNamespace(student=s, problem="p", question=q, verdict=v, diagnosis=d)
-            for s, q, v, d in rows]
+    return [SimpleNamespace(id=i, student=s, problem="linear-regression", question=q, answer="a",
+                            verdict=v, diagnosis=d, feedback="f")
+            for i, (s, q, v, d) in enumerate(rows, start=10)]
 
 
-def test_class_table_policies_and_counts_by_hand():
-    rows = _attempts(("ada", "q1", "fail", "sign"), ("ada", "q1", "pass", None),
-                     ("ada", "q1", "invalid", None), ("bob", "q2", "error", None),
-                     ("bob", "q2", "fail", "chain"), ("ada", "q2", "pass", None))
-    cells = {policy: {s: c for s, c, _, _ in classbook.class_table(rows, policy).rows}
-             for policy in classbook.POLICIES}
-    assert cells["last"] == {"ada": ("invalid", "pass"), "bob": ("", "fail")}
-    assert cells["first"] == {"ada": ("fail", "pass"), "bob": ("", "error")}
-    assert cells["best"] == {"ada": ("pass", "pass"), "bob": ("", "fail")}
-    table = classbook.class_table(rows, "best", ["p/q0"])
-    assert table.columns == ("p/q0", "p/q1", "p/q2")
-    assert [(s, tries, score) for s, _, tries, score in table.rows] == [
-        ("ada", (0, 3, 1), 2), ("bob", (0, 0, 2), 0)]
+def test_stored_attempts_make_the_gradebook_under_each_policy_by_hand():
+    from gradcheck.loader import load_problem
+    from gradcheck.report.grades import report_gradebook
+    from tests.helpers import SEEDS
+
+    bank = [load_problem(SEEDS / "linear-regression.toml")]
+    rows = _attempts(("ada", "dloss_dw", "fail", "sign"), ("ada", "dloss_dw", "pass", None),
+                     ("ada", "dloss_dw", "invalid", None), ("bob", "dloss_ds", "error", None),
+                     ("bob", "dloss_ds", "fail", "chain"), ("ada", "dloss_ds", "pass", None))
+    report = classbook.attempts_report(bank, rows, seed=3, points=5, time_limit=1)
+    assert [r.row for r in report.results] == [10, 11, 12, 13, 14, 15]
+    assert report.counts["fail"] == 2 and report.questions[0].key == "linear-regression/dloss_ds"
+    col = {c.key: i for i, c in enumerate(report.questions)}
+    w, s = col["linear-regression/dloss_dw"], col["linear-regression/dloss_ds"]
+    for policy, ada_w, bob_s in [("last", "invalid", "fail"), ("first", "fail", "error"),
+                                 ("best", "pass", "fail")]:
+        book = {g.student: g for g in report_gradebook(report, policy).students}
+        assert book["ada"].cells[w].verdict == ada_w and book["ada"].cells[w].attempts == 3
+        assert book["bob"].cells[s].verdict == bob_s and book["bob"].cells[w].attempts == 0
     counts = {c.column: c for c in classbook.question_counts(rows)}
-    assert dict(counts["p/q1"].verdicts) == {"pass": 1, "fail": 1, "invalid": 1, "error": 0}
-    assert counts["p/q2"].students == 2 and counts["p/q2"].diagnoses == (("chain", 1),)
-    with pytest.raises(ValueError, match="policy"):
-        classbook.class_table(rows, "worst")  # type: ignore[arg-type]
+    assert dict(counts["linear-regression/dloss_dw"].verdicts) == {
+        "pass": 1, "fail": 1, "invalid": 1, "error": 0}
+    ds = counts["linear-regression/dloss_ds"]
+    assert ds.students == 2 and ds.attempts == 3 and ds.diagnoses == (("chain", 1),)
 
 
 def test_tokens_and_links():

@@ -206,7 +206,7 @@ def _csv(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-def test_gradebook_csv_needs_the_teacher_token_and_applies_the_policy(make_client):
+def test_gradebook_csv_needs_the_teacher_token_and_applies_the_policy(make_client, bank):
     client = make_client()
     for student, answer in [("ada", "2*(w*x - y)"), ("ada", "2*x*(w*x - y)"), ("ada", "0"),
                             ("bob", "@@"), ("=cmd", "2x(wx-y)")]:
@@ -215,17 +215,23 @@ def test_gradebook_csv_needs_the_teacher_token_and_applies_the_policy(make_clien
     wrong = client.get("/api/gradebook.csv", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
     column = f"{LR}/dloss_dw"
-    expected = {"last": {"ada": "fail", "bob": "invalid", "'=cmd": "pass"},
-                "best": {"ada": "pass", "bob": "invalid", "'=cmd": "pass"},
-                "first": {"ada": "fail", "bob": "invalid", "'=cmd": "pass"}}
+    n_questions = sum(len(p.questions) for p in bank)  # 1 point each, attempted or not
+    # ada: fail, pass, fail; bob: invalid; =cmd (quoted so no spreadsheet runs it): pass
+    expected = {"last": {"ada": "0", "bob": "0", "'=cmd": "1"},
+                "best": {"ada": "1", "bob": "0", "'=cmd": "1"},
+                "first": {"ada": "0", "bob": "0", "'=cmd": "1"}}
     for policy, cells in expected.items():
         response = client.get(f"/api/gradebook.csv?policy={policy}",
                               headers={"Authorization": f"Bearer {TOKEN}"})
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
         rows = _csv(response.text)
+        assert rows[0][-3:] == ["total", "maximum", "percent"] and len(rows[0]) == n_questions + 4
         at = rows[0].index(column)
         assert {r[0]: r[at] for r in rows[1:]} == cells
-        assert {r[0]: r[-1] for r in rows[1:]}["ada"] == ("1" if policy == "best" else "0")
+        assert {r[0]: r[-3] for r in rows[1:]} == cells  # only this question was attempted
+        assert {r[-2] for r in rows[1:]} == {str(n_questions)}
+    bad = client.get("/api/gradebook.csv?policy=worst", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert bad.status_code == 400
 
 
 def test_problems_are_listed_for_other_front_ends(make_client, bank):
@@ -285,8 +291,10 @@ def test_teacher_uploads_a_submissions_file_and_gets_the_batch_report(make_clien
     report = client.post("/teacher/batch", data={"csrf": csrf},
                          files={"submissions": ("answers.csv", data.encode(), "text/csv")})
     assert report.status_code == 200
-    assert "3 rows: 1 pass, 1 fail, 0 invalid, 1 error" in report.text
-    assert "script-src" not in report.headers["content-security-policy"]
+    for count in ("1 pass", "1 fail", "0 invalid", "1 error"):
+        assert f'">{count}</span>' in report.text
+    policy = report.headers["content-security-policy"]
+    assert "script-src 'sha256-" in policy and "unsafe-inline'; base-uri" not in policy
 
 
 def test_pages_load_nothing_from_other_hosts(make_client):
