@@ -48,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         "signed links")
     p.add_argument("--explain", choices=EXPLAIN_MODES, default="after-pass",
                    help="when students see the explanation of a question (default after-pass)")
+    p.add_argument("--attempts", choices=("best", "last", "first"), default="best",
+                   help="which of a student's attempts at a question counts in the teacher's "
+                        "table and gradebook CSV unless asked for another (default best)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the random points")
     p.add_argument("--points", type=int, default=20, metavar="N",
                    help="random points per answer (default 20)")
@@ -87,7 +90,8 @@ def run(args: argparse.Namespace) -> ExitCode:
     settings = ServeSettings(bank=tuple(bank), teacher_token=token, seed=args.seed,
                              points=args.points, time_limit=args.time_limit,
                              slots=args.slots or 2 * cpu_count(), rate_limit=args.rate_limit,
-                             explain=args.explain, identity=args.identity)
+                             explain=args.explain, identity=args.identity,
+                             policy=args.attempts)
     app = create_app(settings, store)
     warning = host_warning(args.host)
     if warning:
