@@ -36,6 +36,9 @@ class Candidate:
     label: str
     values: np.ndarray
     constant: bool | None = None
+    kind: str = ""
+    text: str = ""
+    stage: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,11 @@ class Case:
     missing: tuple[Candidate, ...] = ()
     varied: tuple[Candidate, ...] = ()
     square: bool = False
+    graph: tuple[Candidate, ...] = ()
+    plugged: tuple[Candidate, ...] = ()
+    text: str = ""
+    given_used: bool = False
+    formula: bool = True
 
 
 @dataclass(frozen=True)
@@ -251,7 +259,113 @@ def forward_stage(case: Case) -> Finding | None:
     return None
 
 
+def rounding(case: Case) -> Finding | None:
+    """A number given to fewer significant digits than the tolerance asks for."""
+    if not case.single_point or not case.text:
+        return None
+    digits = _significant_digits(case.text)
+    truth = float(case.truth[0])
+    if digits is None or not np.isfinite(truth) or truth == 0:
+        return None
+    if float(f"{truth:.{digits}g}") != float(case.answer[0]) or float(case.answer[0]) == truth:
+        return None
+    needed = next((k for k in range(digits + 1, 17)
+                   if abs(float(f"{truth:.{k}g}") - truth) <= case.rtol * abs(truth)), 17)
+    return Finding("rounding", f"Rounded too early: your answer has {_count(digits, 'significant "
+                               f"digit')}, and the tolerance asks for {needed} (a relative error "
+                               f"of at most {case.rtol:g}). Keep more digits until the end.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _significant_digits(text: str) -> int | None:
+    """Significant digits of a plain decimal number (``-7.8`` -> 2), else None."""
+    body = text.strip().lstrip("+-").strip()
+    mantissa = body.lower().split("e")[0]
+    if not mantissa or any(ch not in "0123456789." for ch in mantissa) or mantissa.count(".") > 1:
+        return None
+    digits = mantissa.replace(".", "").lstrip("0")
+    if "." not in mantissa:
+        digits = digits.rstrip("0") or digits
+    return len(digits) or None
+
+
+def value_for_formula(case: Case) -> Finding | None:
+    """A formula was asked; the answer is the number the truth takes at the given point."""
+    if case.single_point or case.formula or not case.given_used:
+        return None
+    if not agrees(case.answer[:1], case.truth[:1], case.rtol, case.atol):
+        return None
+    return Finding("value", f"This is the value of {case.label} at the given point, not the "
+                            "formula: the question asks for the local gradient or derivative as "
+                            "a formula in the variables.")
+
+
+def plugged(case: Case) -> Finding | None:
+    """The truth with one variable already replaced by its value at the given point."""
+    for p in case.plugged:
+        if agrees(case.answer, p.values, case.rtol, case.atol):
+            return Finding("plugged", f"Right, but with {p.label} put in too early: "
+                                      f"{case.label} as a formula keeps {p.name} a variable. "
+                                      "Put the numbers in after the backward pass.")
+    return None
+
+
+def given_point(case: Case) -> Finding | None:
+    """A formula right at the given point only (a coincidence of the example's numbers)."""
+    if case.single_point or not case.formula or not case.given_used:
+        return None
+    if not agrees(case.answer[:1], case.truth[:1], case.rtol, case.atol):
+        return None
+    return Finding("given-point", "Your formula gives the right number at the given point "
+                                  "only, by coincidence of the example's numbers: it is not "
+                                  f"{case.label} as a function of the variables.")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One diagnosis: its name, the candidates it compares the answer with, its feedback.
+
+    A data rule (``kind`` set) matches when the answer agrees with one of the case's graph
+    candidates of that kind (``stage``: only products whose constant factor is a stage,
+    None: any) and says ``feedback`` with the candidate's text. A code rule (``test``)
+    decides by itself.
+    """
+
+    name: str
+    kind: str = ""
+    feedback: str = "{text}"
+    stage: bool | None = None
+    test: Callable[[Case], Finding | None] | None = None
+
+    def __call__(self, case: Case) -> Finding | None:
+        if self.test is not None:
+            return self.test(case)
+        for c in case.graph:
+            if c.kind != self.kind or (self.stage is not None and c.stage != self.stage):
+                continue
+            if _explains(case, c):
+                return Finding(self.name, self.feedback.format(text=c.text, label=case.label))
+        return None
+
+
+def _explains(case: Case, c: Candidate) -> bool:
+    """The answer agrees with the candidate, which is neither the truth nor zero there."""
+    if agrees(c.values, case.truth, case.rtol, case.atol):
+        return False
+    if not np.any(np.abs(c.values[np.isfinite(c.values)]) > case.atol):
+        return False
+    return agrees(case.answer, c.values, case.rtol, case.atol)
+
+
 Diagnosis = Callable[[Case], Finding | None]
+
+# The graph mistakes (see gradcheck.graph_mistakes): when one of them fits, any other
+# reading that fits too is named as well, since they can coincide (a stage treated as a
+# constant in a product is also a dropped path through that stage).
+GRAPH = frozenset({"path", "term", "product", "activation", "edge"})
 
 # Tried in this order; the first match wins. Forward-of-`of` comes before factor (a forward
 # value that is also a multiple of the truth reads as forward), chain before wrt (the
@@ -261,24 +375,52 @@ Diagnosis = Callable[[Case], Finding | None]
 # is chain, not "off by a factor of 3.66"; only 1/4, 1/2, 2 or 4 when the function has a
 # square stays factor (its feedback names the chain reading too). For value questions only
 # 1/2, 2 and forgotten constant local gradients count as factor before wrt; other small
-# fractions come after them.
-TABLE: tuple[tuple[str, Diagnosis], ...] = (
-    ("sign", sign),
-    ("forward", forward),
-    ("chain", chain),
-    ("factor", factor),
-    ("wrt", wrt),
-    ("extra-symbol", extra_symbol),
-    ("factor", other_factor),
-    ("forward", forward_stage),
+# fractions come after them. A left-out term of the output comes before a missing path (a
+# term is one path or more); a product with a stage held constant comes before a path
+# (GELU's x*Phi without x*Phi'), a dropped direct branch after (q*x without the direct x).
+# Activation and edge slips come after factor and chain: a power rule without its n is
+# "the 2 that comes down from a square".
+TABLE: tuple[Rule, ...] = (
+    Rule("sign", test=sign),
+    Rule("rounding", test=rounding),
+    Rule("forward", test=forward),
+    Rule("term", "term", "A term is missing: {text}"),
+    Rule("product", "product", "A product-rule term is missing: {text}", stage=True),
+    Rule("path", "path", "A path is missing on the backward pass: {text}"),
+    Rule("product", "product", "A product-rule term is missing: {text}", stage=False),
+    Rule("chain", test=chain),
+    Rule("factor", test=factor),
+    Rule("wrt", test=wrt),
+    Rule("extra-symbol", test=extra_symbol),
+    Rule("activation", "activation", "An activation's value where its derivative belongs: "
+                                     "{text}"),
+    Rule("edge", "edge", "A wrong local gradient: {text}"),
+    Rule("value", test=value_for_formula),
+    Rule("plugged", test=plugged),
+    Rule("factor", test=other_factor),
+    Rule("forward", test=forward_stage),
+    Rule("given-point", test=given_point),
 )
 
 
 def diagnose(case: Case) -> Finding | None:
-    """The first mistake in ``TABLE`` that explains the answer, or None."""
+    """The first mistake in ``TABLE`` that explains the answer, or None.
+
+    When it or another fitting reading is a graph mistake, the other reading is named too.
+    """
+    found: list[Finding] = []
     with np.errstate(all="ignore"):
-        for _, test in TABLE:
-            finding = test(case)
+        for rule in TABLE:
+            if any(f.diagnosis == rule.name for f in found):
+                continue
+            finding = rule(case)
             if finding is not None:
-                return finding
-    return None
+                found.append(finding)
+    if not found:
+        return None
+    first = found[0]
+    others = [f for f in found[1:] if GRAPH & {f.diagnosis, first.diagnosis}]
+    if not others:
+        return first
+    return Finding(first.diagnosis, f"{first.feedback} Another reading fits too: "
+                                    f"{others[0].feedback}")

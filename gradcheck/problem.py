@@ -15,7 +15,8 @@ import sympy
 from gradcheck.tolerances import Tolerance
 
 Kind = Literal["expression", "value"]
-DIAGNOSES = ("sign", "factor", "chain", "wrt", "forward", "extra-symbol")
+DIAGNOSES = ("sign", "factor", "chain", "wrt", "forward", "extra-symbol", "path", "term",
+             "product", "activation", "edge", "value", "plugged", "rounding", "given-point")
 DEFAULT_DOMAIN = (-2.0, 2.0)
 
 
