@@ -44,7 +44,7 @@ def decide_value(ref: Reference, extras: list[Any], full: sympy.Expr, values: np
     if ok:
         return GradeResult(verdict="pass", feedback=f"Correct: {label_} = {number(truth)} at "
                            f"{ref.shown[0]}.{note}", evidence=evidence, **base)
-    finding = diagnosis.diagnose(case(ref, extras, values, full))
+    finding = diagnosis.diagnose(case(ref, extras, values, full, base["answer"]))
     where = f"at {ref.shown[0]} your answer gives {number(got)} but {label_} is {number(truth)}."
     feedback = f"{finding.feedback} A{where[1:]}" if finding else f"Not right: {where}"
     return GradeResult(verdict="fail", feedback=feedback + note, evidence=evidence,
@@ -78,7 +78,7 @@ def decide_expression(ref: Reference, extras: list[Any], full: sympy.Expr, value
         return GradeResult(verdict="fail", feedback=f"Very close, but not equal: your answer "
                            f"minus {label_} is {differs}, not 0.", **base)
     first = int(wrong[0])
-    finding = diagnosis.diagnose(case(ref, extras, values, full))
+    finding = diagnosis.diagnose(case(ref, extras, values, full, base["answer"]))
     where = (f"at {ref.shown[first]} your answer gives {number(values[first])} but {label_} is "
              f"{number(ref.truth[first])}.")
     if ref.given_used and first > 0 and agree[0]:

@@ -30,6 +30,9 @@ class Candidate:
     ``name`` is the variable or stage it is about; ``label`` is how feedback names it.
     ``constant``: whether it is a constant formula (``d J / d v = 3``), when known; else
     it is judged from the values (impossible at a single point: read as not constant).
+    ``kind``, ``text``, ``stage``, ``weak``: for a graph mistake (gradcheck.graph_mistakes),
+    its diagnosis, what the student did, whether a product's constant factor is a stage,
+    and whether one number agreeing with it proves too little (a power rule slip).
     """
 
     name: str
@@ -39,6 +42,7 @@ class Candidate:
     kind: str = ""
     text: str = ""
     stage: bool = False
+    weak: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,10 @@ def factor(case: Case) -> Finding | None:
     if case.single_point and not (_near(ratio, (0.5, 2.0), case.rtol)
                                   or _missing_constant(case, ratio)):
         return None
+    if (case.single_point and not case.square and not _missing_constant(case, ratio)
+            and any(agrees(case.answer, d.values, case.rtol, case.atol)
+                    for d in case.derivatives)):
+        return None  # one number, no square, and another derivative: that reading (wrt)
     return _factor_finding(case, ratio)
 
 
@@ -184,13 +192,18 @@ def _factor_finding(case: Case, ratio: float) -> Finding:
     m = _missing_constant(case, ratio)
     if m is not None:
         return Finding("factor", f"{head} Did you forget the local gradient {m.label}?")
-    if abs(ratio - 0.5) <= case.rtol:
+    if abs(ratio - 0.5) <= case.rtol and case.square:
         hint = "Did you forget the 2 that comes down from a square (d s^2 / d s = 2 s)?"
     elif abs(ratio - 2) <= case.rtol:
         hint = "Is a factor of 2 counted twice?"
     else:
         hint = "Check the constant in each local gradient."
     other = _missing_product(case)
+    also = next((d for d in case.derivatives if case.single_point
+                 and agrees(case.answer, d.values, case.rtol, case.atol)), None)
+    if also is not None:
+        # One number that is also another derivative: name that reading too (see wrt).
+        hint += f" Or is this {also.label}, the derivative with respect to {also.name}?"
     if other is not None:
         # One number fits both readings (see chain): name the other one too.
         value = float(other.values[np.isfinite(other.values)][0])
@@ -237,8 +250,11 @@ def chain(case: Case) -> Finding | None:
 def wrt(case: Case) -> Finding | None:
     for d in case.derivatives:
         if agrees(case.answer, d.values, case.rtol, case.atol):
+            ratio = _ratio(case) if case.single_point else None
+            also = (f" (Or is it off by a factor of {fraction_text(ratio)}? One number fits "
+                    "both.)" if ratio is not None else "")
             return Finding("wrt", f"This is {d.label}, the derivative with respect to {d.name}; "
-                                  f"the question asks for {case.label}.")
+                                  f"the question asks for {case.label}.{also}")
     return None
 
 
@@ -265,15 +281,18 @@ def rounding(case: Case) -> Finding | None:
         return None
     digits = _significant_digits(case.text)
     truth = float(case.truth[0])
-    if digits is None or not np.isfinite(truth) or truth == 0:
+    # A whole number of one digit (-8 for -7.84) may as well come from another point or
+    # another mistake: only a number written with at least two digits reads as rounded.
+    if digits is None or digits < 2 or not np.isfinite(truth) or truth == 0:
         return None
     if float(f"{truth:.{digits}g}") != float(case.answer[0]) or float(case.answer[0]) == truth:
         return None
     needed = next((k for k in range(digits + 1, 17)
                    if abs(float(f"{truth:.{k}g}") - truth) <= case.rtol * abs(truth)), 17)
-    return Finding("rounding", f"Rounded too early: your answer has {_count(digits, 'significant "
-                               f"digit')}, and the tolerance asks for {needed} (a relative error "
-                               f"of at most {case.rtol:g}). Keep more digits until the end.")
+    given = _count(digits, "significant digit")
+    return Finding("rounding", f"Rounded too early: your answer has {given}, and the tolerance "
+                               f"asks for {needed} (a relative error of at most {case.rtol:g}). "
+                               "Keep more digits until the end.")
 
 
 def _count(n: int, noun: str) -> str:
@@ -290,6 +309,16 @@ def _significant_digits(text: str) -> int | None:
     if "." not in mantissa:
         digits = digits.rstrip("0") or digits
     return len(digits) or None
+
+
+def zero(case: Case) -> Finding | None:
+    """0 where the truth is not: the variable treated as a constant (data, not an input)."""
+    if not agrees(case.answer, np.zeros_like(case.answer), case.rtol, case.atol):
+        return None
+    return Finding("zero", f"Your answer is 0, as if {case.of} did not depend on the variable, "
+                           f"or the variable were a constant. {case.of} does depend on it, so "
+                           f"the local gradient {case.label} exists (data such as y still has "
+                           "one).")
 
 
 def value_for_formula(case: Case) -> Finding | None:
@@ -357,6 +386,8 @@ def _explains(case: Case, c: Candidate) -> bool:
         return False
     if not np.any(np.abs(c.values[np.isfinite(c.values)]) > case.atol):
         return False
+    if case.single_point and c.weak:
+        return False
     return agrees(case.answer, c.values, case.rtol, case.atol)
 
 
@@ -365,7 +396,7 @@ Diagnosis = Callable[[Case], Finding | None]
 # The graph mistakes (see gradcheck.graph_mistakes): when one of them fits, any other
 # reading that fits too is named as well, since they can coincide (a stage treated as a
 # constant in a product is also a dropped path through that stage).
-GRAPH = frozenset({"path", "term", "product", "activation", "edge"})
+GRAPH = frozenset({"path", "term", "product", "activation", "edge", "plugged"})
 
 # Tried in this order; the first match wins. Forward-of-`of` comes before factor (a forward
 # value that is also a multiple of the truth reads as forward), chain before wrt (the
@@ -382,6 +413,7 @@ GRAPH = frozenset({"path", "term", "product", "activation", "edge"})
 # "the 2 that comes down from a square".
 TABLE: tuple[Rule, ...] = (
     Rule("sign", test=sign),
+    Rule("zero", test=zero),
     Rule("rounding", test=rounding),
     Rule("forward", test=forward),
     Rule("term", "term", "A term is missing: {text}"),
@@ -396,6 +428,7 @@ TABLE: tuple[Rule, ...] = (
                                      "{text}"),
     Rule("edge", "edge", "A wrong local gradient: {text}"),
     Rule("value", test=value_for_formula),
+    Rule("plugged", "plugged", "Right, but with a number put in too early: {text}"),
     Rule("plugged", test=plugged),
     Rule("factor", test=other_factor),
     Rule("forward", test=forward_stage),

@@ -52,6 +52,7 @@ class Alternative:
     text: str
     expr: sympy.Expr
     stage: bool = False
+    weak: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,8 @@ def alternatives(problem: Problem, question: Question) -> tuple[Alternative, ...
             continue
         found += _edge_alternatives(stage, name, exprs[stage], truth, adjoint[stage], below,
                                     full, question)
+        found += _plugged_alternatives(problem, stage, name, exprs[stage], truth, adjoint[stage],
+                                       below, full, question)
     unique: dict[sympy.Expr, Alternative] = {}
     for alt in found:
         if alt.expr != 0 and alt.expr != truth:
@@ -336,5 +339,28 @@ def _edge_alternatives(stage: str, name: str, expr: sympy.Expr, truth: sympy.Exp
             else:
                 text = (f"{edge} is wrong: the derivative of {sympy.sstr(site)} was written "
                         f"as {says}. The rest of your backward pass is right.")
-            found.append(Alternative(kind, edge, text, truth + change))
+            # A misapplied power rule gives one more power of the base: one number that
+            # agrees with it is too likely a coincidence.
+            found.append(Alternative(kind, edge, text, truth + change, weak=function == "power"))
     return found
+
+
+def _plugged_alternatives(problem: Problem, stage: str, name: str, expr: sympy.Expr,
+                          truth: sympy.Expr, adjoint: sympy.Expr, below: sympy.Expr,
+                          full: Callable[[sympy.Expr], sympy.Expr],
+                          question: Question) -> list[Alternative]:
+    """The local gradient on one edge replaced by its number at the given point."""
+    given = problem.given_point
+    if given is None or question.kind == "value":
+        return []
+    local = full(differentiate(expr, sym(name)))
+    if not local.free_symbols:
+        return []
+    value = local.xreplace({sym(n): sympy.nsimplify(v) for n, v in given.items()})
+    if not value.is_number:
+        return []
+    edge = f"d {_name(stage, question)} / d {name}"
+    text = (f"the local gradient {edge} = {sympy.sstr(differentiate(expr, sym(name)))} was "
+            f"put in as its number at the given point, {sympy.sstr(value)}, while the rest "
+            "stays a formula. Keep every local gradient a formula; put numbers in at the end.")
+    return [Alternative("plugged", edge, text, truth + adjoint * (value - local) * below)]

@@ -16,7 +16,7 @@ from gradcheck.tolerances import Tolerance
 
 Kind = Literal["expression", "value"]
 DIAGNOSES = ("sign", "factor", "chain", "wrt", "forward", "extra-symbol", "path", "term",
-             "product", "activation", "edge", "value", "plugged", "rounding", "given-point")
+             "product", "activation", "edge", "value", "plugged", "rounding", "given-point", "zero")
 DEFAULT_DOMAIN = (-2.0, 2.0)
 
 
