@@ -386,8 +386,8 @@ def _explains(case: Case, c: Candidate) -> bool:
         return False
     if not np.any(np.abs(c.values[np.isfinite(c.values)]) > case.atol):
         return False
-    if case.single_point and c.weak:
-        return False
+    if c.weak and (case.single_point or _constant(c.values / case.truth, case.rtol)):
+        return False  # one number, or a multiple of the truth: left to factor
     return agrees(case.answer, c.values, case.rtol, case.atol)
 
 
@@ -409,12 +409,16 @@ GRAPH = frozenset({"path", "term", "product", "activation", "edge", "plugged"})
 # fractions come after them. A left-out term of the output comes before a missing path (a
 # term is one path or more); a product with a stage held constant comes before a path
 # (GELU's x*Phi without x*Phi'), a dropped direct branch after (q*x without the direct x).
-# Activation and edge slips come after factor and chain: a power rule without its n is
-# "the 2 that comes down from a square".
+# An activation's value comes before the forward value (for d h / d z with h = tanh(z) they
+# are one number, and the activation's reading says which derivative belongs there); edge
+# slips come after factor and chain: a power rule without its n is "the 2 that comes down
+# from a square".
 TABLE: tuple[Rule, ...] = (
     Rule("sign", test=sign),
     Rule("zero", test=zero),
     Rule("rounding", test=rounding),
+    Rule("activation", "activation", "An activation's value where its derivative belongs: "
+                                     "{text}"),
     Rule("forward", test=forward),
     Rule("term", "term", "A term is missing: {text}"),
     Rule("product", "product", "A product-rule term is missing: {text}", stage=True),
@@ -424,9 +428,7 @@ TABLE: tuple[Rule, ...] = (
     Rule("factor", test=factor),
     Rule("wrt", test=wrt),
     Rule("extra-symbol", test=extra_symbol),
-    Rule("activation", "activation", "An activation's value where its derivative belongs: "
-                                     "{text}"),
-    Rule("edge", "edge", "A wrong local gradient: {text}"),
+    Rule("edge", "edge", "A wrong local gradient on one edge: {text}"),
     Rule("value", test=value_for_formula),
     Rule("plugged", "plugged", "Right, but with a number put in too early: {text}"),
     Rule("plugged", test=plugged),

@@ -90,13 +90,12 @@ MUTATIONS: tuple[Mutation, ...] = (
 
 def _power_slips(u: sympy.Expr, n: sympy.Expr) -> list[tuple[sympy.Expr, str]]:
     """The power rule misapplied to u**n: exponent not lowered, raised, or n forgotten."""
-    shown = f"({sympy.sstr(u)})**{sympy.sstr(n)}"
-    slips = [(n * u**n, f"{sympy.sstr(n)}*{shown}: the exponent was not lowered by one"),
-             (n * u**(n + 1), f"{sympy.sstr(n)}*({sympy.sstr(u)})**{sympy.sstr(n + 1)}: "
-                              "the exponent was raised instead of lowered")]
+    slips = [(n * u**n, "the exponent was not lowered by one"),
+             (n * u**(n + 1), "the exponent was raised instead of lowered"),
+             (u**(n - 1), f"the exponent {sympy.sstr(n)} was not brought down as a factor")]
     if n == -1:
-        slips = [(u**-2, f"1/({sympy.sstr(u)})^2: d(1/u) = -1/u^2, the sign is wrong"), *slips]
-    return slips
+        slips = [(u**-2, "d(1/u) = -1/u^2, the sign is wrong"), *slips]
+    return [(w, f"{sympy.sstr(w)} ({says})") for w, says in slips]
 
 
 def _function_of(e: sympy.Expr) -> tuple[str, sympy.Expr] | None:
@@ -199,10 +198,10 @@ def alternatives(problem: Problem, question: Question) -> tuple[Alternative, ...
                                     full, question)
         found += _plugged_alternatives(problem, stage, name, exprs[stage], truth, adjoint[stage],
                                        below, full, question)
-    unique: dict[sympy.Expr, Alternative] = {}
+    unique: dict[tuple[str, sympy.Expr], Alternative] = {}
     for alt in found:
         if alt.expr != 0 and alt.expr != truth:
-            unique.setdefault(alt.expr, alt)
+            unique.setdefault((alt.kind, alt.expr), alt)
     return tuple(unique.values())
 
 
@@ -337,8 +336,9 @@ def _edge_alternatives(stage: str, name: str, expr: sympy.Expr, truth: sympy.Exp
                         f"as {says}. The forward pass computes {fname}, the backward pass "
                         "multiplies by its derivative.")
             else:
-                text = (f"{edge} is wrong: the derivative of {sympy.sstr(site)} was written "
-                        f"as {says}. The rest of your backward pass is right.")
+                text = (f"the local gradient {edge} is wrong: the derivative of "
+                        f"{sympy.sstr(site)} was written as {says}. The rest of your backward "
+                        "pass is right.")
             # A misapplied power rule gives one more power of the base: one number that
             # agrees with it is too likely a coincidence.
             found.append(Alternative(kind, edge, text, truth + change, weak=function == "power"))
