@@ -55,6 +55,7 @@ class AnswerTest:
     answer: str
     expect: Literal["accept", "reject"]
     diagnosis: str | None = None
+    feedback: str | None = None  # the teacher's words for an answer equivalent to this one
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Problem:
     source: str = ""
     statement: str = ""
     tolerance: Tolerance | None = None
+    hide_expected: bool = False  # keep the truth out of student-facing feedback
 
     @property
     def symbol_names(self) -> tuple[str, ...]:

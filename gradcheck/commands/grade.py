@@ -26,6 +26,8 @@ examples:
     gradcheck grade --bank problems/ --submissions answers.csv --format html --output report.html
     gradcheck grade --bank problems/ --submissions answers.jsonl --format csv --output grades.csv
     gradcheck grade --bank problems/ --submissions answers.csv --workers 0 --time-limit 5
+  feedback without the true value or formula:
+    gradcheck grade problems/seeds/linear-regression.toml --question dloss_dw_value --answer -1 --hide-expected
 
 exit codes: 0 every answer passed, 1 some answer did not (or use --exit-zero),
             2 usage error (unknown file, bad option, unreadable submissions), 3 bad problem file.
@@ -59,6 +61,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="time allowed per answer; a slower answer is invalid (default 2)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="grading processes; 0 means one per CPU (default 1)")
+    p.add_argument("--hide-expected", action="store_true",
+                   help="keep the true value and the expected formula out of the feedback "
+                        "(reports for the teacher still carry them; the one-answer text "
+                        "output leaves them out); a problem file can ask the same with "
+                        "hide_expected = true")
     p.add_argument("--exit-zero", action="store_true",
                    help="exit 0 once the batch is graded, whatever the verdicts")
     p.set_defaults(run=run)
@@ -108,13 +115,19 @@ def _one(args: argparse.Namespace, workers: int) -> tuple[BatchReport, str]:
     from gradcheck.report.grades import GRADE_RENDERERS, render_answer
     from gradcheck.submissions import Submission
 
-    problem = load_problem(args.problem)
+    problem = _hidden(load_problem(args.problem), args)
     _known_question(problem, args.question)
     submission = Submission(1, "", problem.id, args.question, args.answer)
     report = _grade((problem,), (submission,), args, workers, progress=None)
     if args.format == "text":
-        return report, render_answer(report.results[0])
+        return report, render_answer(report.results[0], hide=problem.hide_expected)
     return report, GRADE_RENDERERS[args.format](report)
+
+
+def _hidden(problem: Problem, args: argparse.Namespace) -> Problem:
+    from dataclasses import replace
+
+    return replace(problem, hide_expected=True) if args.hide_expected else problem
 
 
 def _known_question(problem: Problem, question_id: str) -> None:
@@ -129,7 +142,7 @@ def _batch(args: argparse.Namespace, workers: int) -> tuple[BatchReport, str]:
     from gradcheck.report.grades import GRADE_RENDERERS
     from gradcheck.submissions import read_submissions
 
-    bank = load_bank(args.bank)
+    bank = tuple(_hidden(p, args) for p in load_bank(args.bank))
     submissions = read_submissions(args.submissions)
     progress = _ProgressBar() if sys.stderr.isatty() else None
     report = _grade(bank, submissions, args, workers, progress)
