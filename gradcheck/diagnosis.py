@@ -417,8 +417,7 @@ TABLE: tuple[Rule, ...] = (
     Rule("sign", test=sign),
     Rule("zero", test=zero),
     Rule("rounding", test=rounding),
-    Rule("activation", "activation", "An activation's value where its derivative belongs: "
-                                     "{text}"),
+    Rule("activation", "activation"),
     Rule("forward", test=forward),
     Rule("term", "term", "A term is missing: {text}"),
     Rule("product", "product", "A product-rule term is missing: {text}", stage=True),
@@ -428,7 +427,7 @@ TABLE: tuple[Rule, ...] = (
     Rule("factor", test=factor),
     Rule("wrt", test=wrt),
     Rule("extra-symbol", test=extra_symbol),
-    Rule("edge", "edge", "A wrong local gradient on one edge: {text}"),
+    Rule("edge", "edge"),
     Rule("value", test=value_for_formula),
     Rule("plugged", "plugged", "Right, but with a number put in too early: {text}"),
     Rule("plugged", test=plugged),

@@ -237,26 +237,24 @@ def _path_alternatives(paths: list[tuple[tuple[str, str, sympy.Expr], ...]],
             left = "; ".join(_show_path(paths[i], question) for i in dropped)
             forks = _forks([paths[i] for i in kept], [paths[i] for i in dropped])
             text = (f"{question.of} depends on {question.wrt[0]} along {n} paths, and your "
-                    f"answer follows only {shown} (it leaves out {left}). Where a value feeds "
-                    f"more than one stage ({forks}), the backward pass adds the gradients "
-                    "coming back along every path: accumulate them, don't overwrite.")
+                    f"answer follows only {shown} (it leaves out {left}). {forks} feeds more "
+                    "than one stage, so on the backward pass its gradient is the sum of the "
+                    "gradients coming back along every path: accumulate them, don't overwrite.")
             found.append(Alternative("path", forks, text, sympy.Add(*(products[i] for i in kept))))
     return found
 
 
 def _forks(kept: list[tuple[tuple[str, str, sympy.Expr], ...]],
            dropped: list[tuple[tuple[str, str, sympy.Expr], ...]]) -> str:
-    """The nodes where a dropped path leaves the kept ones (the forks that were missed)."""
+    """Where each dropped path meets a kept one again: the value whose gradient is a sum."""
     names: list[str] = []
     for d in dropped:
         for k in kept:
-            for i, (a, b) in enumerate(zip(d, k, strict=False)):
-                if a[:2] != b[:2]:
-                    if i > 0:
-                        names.append(d[i - 1][1])
-                    break
-    nodes = list(dict.fromkeys(names)) or [dropped[0][-1][1]]
-    return "at " + ", ".join(nodes)
+            split = next((i for i, (a, b) in enumerate(zip(d, k, strict=False))
+                          if a[:2] != b[:2]), 0)
+            later = {e[1] for e in k[split:]}
+            names.append(next((e[1] for e in d[split:] if e[1] in later), d[-1][1]))
+    return ", ".join(dict.fromkeys(names))
 
 
 def _term_alternatives(node: str, expr: sympy.Expr, truth: sympy.Expr,
@@ -294,8 +292,9 @@ def _product_alternatives(node: str, expr: sympy.Expr, truth: sympy.Expr, adjoin
             rest = product / f
             part = full(rest) * differentiate(full(f), var)
             shown, name = sympy.sstr(f), _name(node, question)
+            depends = "is" if f == var else "depends on"
             text = (f"in {name} = {sympy.sstr(expr)} your answer treats the factor {shown} as "
-                    f"a constant, but it depends on {var.name} too: by the product rule, "
+                    f"a constant, but it {depends} {var.name}: by the product rule, "
                     "d (f g) = f' g + f g', one term per factor.")
             # A stage treated as a constant reads as a product-rule slip before it reads as
             # a missing path (see diagnosis.TABLE).
@@ -331,12 +330,12 @@ def _edge_alternatives(stage: str, name: str, expr: sympy.Expr, truth: sympy.Exp
                 continue
             fname = "the power" if function == "power" else function
             if kind == "activation":
-                text = (f"the local gradient {edge} uses the value of {fname} where its "
+                text = (f"The local gradient {edge} uses the value of {fname} where its "
                         f"derivative belongs: the derivative of {sympy.sstr(site)} was written "
                         f"as {says}. The forward pass computes {fname}, the backward pass "
                         "multiplies by its derivative.")
             else:
-                text = (f"the local gradient {edge} is wrong: the derivative of "
+                text = (f"The local gradient {edge} is wrong: the derivative of "
                         f"{sympy.sstr(site)} was written as {says}. The rest of your backward "
                         "pass is right.")
             # A misapplied power rule gives one more power of the base: one number that

@@ -72,7 +72,7 @@ def test_sigmoid_value_where_its_derivative_belongs() -> None:
     (RNN, "dloss_dU", "(h3 - y)*(1 - h3^2)*x3", "path", "x3"),
     (RNN, "dloss_dW", "(h3 - y)*h3*(h2 + W*(1 - h2^2)*h1)", "activation", "d h3 / d z3"),
     (RNN, "dloss_dW", "(h3 - y)*(1 - h3)*(h2 + W*(1 - h2^2)*h1)", "edge",
-     "the local gradient d h3 / d z3 is wrong"),
+     "local gradient d h3 / d z3 is wrong"),
     (L2, "dloss_dw", "2*s1*x1 + 2*s2*x2", "term", "lam*w**2"),
     (SIGMOID, "da_dz", "z*(1 - z)", "edge", "input"),
     (SOFTMAX, "dloss_dz2", "0", "zero", "depend"),
