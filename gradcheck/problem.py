@@ -37,6 +37,20 @@ class SymbolSpec:
     domain: tuple[float, float] = DEFAULT_DOMAIN
     description: str = ""
     shape: tuple[int, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    """A function the problem declares: ``name(args) = body`` ([functions] in the file).
+
+    ``function`` is the ``sympy.Lambda``; expressions that call it are expanded when read.
+    """
+
+    name: str
+    args: tuple[str, ...]
+    body: str
+    function: sympy.Lambda
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,8 @@ class Question:
     prompt: str = ""
     tolerance: Tolerance | None = None
     tests: tuple[AnswerTest, ...] = ()
+    points: float = 1
+    """What a right answer earns in the gradebook (``gradcheck.gradebook``)."""
 
     @property
     def order(self) -> int:
@@ -99,6 +115,7 @@ class Problem:
     statement: str = ""
     tolerance: Tolerance | None = None
     hide_expected: bool = False  # keep the truth out of student-facing feedback
+    functions: tuple[FunctionDef, ...] = ()
 
     @property
     def symbol_names(self) -> tuple[str, ...]:
@@ -127,9 +144,17 @@ class Problem:
         known = ", ".join(q.id for q in self.questions)
         raise KeyError(f"problem {self.id!r} has no question {question_id!r}; its questions are {known}")
 
-    def names(self) -> dict[str, sympy.Symbol]:
-        """Every name an expression in this problem may use, mapped to its symbol."""
-        return {n: sym(n) for n in (*self.symbol_names, *self.stage_names)}
+    def names(self) -> dict[str, sympy.Basic]:
+        """Every name an expression in this problem may use, for the parser.
+
+        Symbols and stages map to their symbol, a symbol's aliases to that symbol, and a
+        declared function to its ``sympy.Lambda``.
+        """
+        names: dict[str, sympy.Basic] = {n: sym(n) for n in (*self.symbol_names, *self.stage_names)}
+        for spec in self.symbols:
+            names.update({alias: sym(spec.name) for alias in spec.aliases})
+        names.update({f.name: f.function for f in self.functions})
+        return names
 
     @property
     def given_point(self) -> dict[str, float] | None:
