@@ -8,8 +8,8 @@ import math
 import pytest
 import sympy
 
-from gradcheck.graph_mistakes import alternatives, graph_paths
 from gradcheck.grading import grade
+from gradcheck.graph_mistakes import alternatives, graph_paths
 from gradcheck.loader import load_bank, load_problem
 from tests.helpers import PROBLEMS
 
