@@ -34,13 +34,13 @@ from gradcheck.problem import (
 from gradcheck.tolerances import Tolerance
 
 TOP_KEYS = {"id", "title", "source", "statement", "symbols", "functions", "graph", "questions",
-            "tolerance"}
+            "tolerance", "hide_expected"}
 SYMBOL_KEYS = {"value", "domain", "description", "shape", "aliases"}
 FUNCTION_KEYS = {"args", "body"}
 MAX_FUNCTION_ARGS = 8
 QUESTION_KEYS = {"id", "of", "wrt", "kind", "order", "answer", "prompt", "tolerance", "accept",
                  "reject", "points"}
-TEST_KEYS = {"answer", "diagnosis"}
+TEST_KEYS = {"answer", "diagnosis", "feedback"}
 TOLERANCE_KEYS = {"rtol", "atol", "reason"}
 RESERVED = {"e", "E", "pi", "I", "oo", "nan", "zoo", "S", "N", "O", "Q", "True", "False", "None"}
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -194,8 +194,16 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
         source=file.string(data, "source", "source"),
         statement=file.string(data, "statement", "statement"),
         tolerance=tolerance,
+        hide_expected=_flag(file, data, "hide_expected"),
         functions=functions,
     )
+
+
+def _flag(file: _File, data: Mapping[str, Any], name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise file.error(name, f"must be true or false, not {value!r}")
+    return value
 
 
 def _check_values(file: _File, symbols: tuple[SymbolSpec, ...],
@@ -476,7 +484,9 @@ def _answer_tests(file: _File, item: Mapping[str, Any], key: str) -> tuple[Answe
                 hint = ("only a rejected answer carries a diagnosis" if expect == "accept"
                         else "known diagnoses are " + ", ".join(DIAGNOSES))
                 raise file.error(f"{where}.diagnosis", f"{diagnosis!r} is not allowed here", hint)
-            tests.append(AnswerTest(answer=str(answer), expect=expect, diagnosis=diagnosis))
+            feedback = file.string(entry, "feedback", f"{where}.feedback") or None
+            tests.append(AnswerTest(answer=str(answer), expect=expect, diagnosis=diagnosis,
+                                    feedback=feedback))
     return tuple(tests)
 
 

@@ -15,7 +15,8 @@ import sympy
 from gradcheck.tolerances import Tolerance
 
 Kind = Literal["expression", "value"]
-DIAGNOSES = ("sign", "factor", "chain", "wrt", "forward", "extra-symbol")
+DIAGNOSES = ("sign", "factor", "chain", "wrt", "forward", "extra-symbol", "path", "term",
+             "product", "activation", "edge", "value", "plugged", "rounding", "given-point", "zero")
 DEFAULT_DOMAIN = (-2.0, 2.0)
 
 
@@ -68,6 +69,7 @@ class AnswerTest:
     answer: str
     expect: Literal["accept", "reject"]
     diagnosis: str | None = None
+    feedback: str | None = None  # the teacher's words for an answer equivalent to this one
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class Problem:
     source: str = ""
     statement: str = ""
     tolerance: Tolerance | None = None
+    hide_expected: bool = False  # keep the truth out of student-facing feedback
     functions: tuple[FunctionDef, ...] = ()
 
     @property
