@@ -30,8 +30,8 @@ import sympy
 
 from gradcheck.backends import torch_ops as T
 
-__all__ = ["BY_NAME", "OPS", "PARSE_ONLY", "Op", "ParseOnly", "numpy_table", "refusals",
-           "sympy_ops", "torch_table"]
+__all__ = ["BY_NAME", "OPS", "PARSE_ONLY", "Op", "ParseOnly", "kink_classes", "numpy_table",
+           "refusals", "sympy_ops", "torch_table"]
 
 Impl = Callable[..., Any]
 
@@ -56,6 +56,8 @@ class Op:
     refused: backend family -> why it has no implementation (e.g. torch has no Ei).
     bounded: argument indices whose numeric value is limited (SymPy would evaluate
         factorial(10**9) or lowergamma(10**6, x) for ages).
+    kink: the value or the slope jumps at breakpoints (Abs, sign, Max, Min, Heaviside,
+        floor, ceiling, Piecewise): where such points lie, samples must cover each piece.
     """
 
     name: str
@@ -69,6 +71,7 @@ class Op:
     rewrite: Callable[..., sympy.Expr] | None = None
     refused: Mapping[str, str] = field(default_factory=dict)
     bounded: tuple[int, ...] = ()
+    kink: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ OPS: tuple[Op, ...] = (
        torch=lambda t, x, n: x * x if n == 2 else x**n, arity=(2, 2)),
     Op("pow", numpy=np.power, torch=lambda t, x, y: t.pow(x, y), arity=(2, 2)),
     Op("sqrt", numpy=np.sqrt, torch=lambda t, x: t.sqrt(x), mpmath=mpmath.sqrt),
-    Op("piecewise", (sympy.Piecewise,), ("Piecewise",), (1, None), analytic=False,
+    Op("piecewise", (sympy.Piecewise,), ("Piecewise",), (1, None), analytic=False, kink=True,
        numpy=_np_piecewise, torch=T.piecewise),
     # elementary functions
     _row("exp", sympy.exp, np.exp, lambda t, x: t.exp(x), mpmath.exp),
@@ -191,23 +194,23 @@ OPS: tuple[Op, ...] = (
     _row("acosh", sympy.acosh, np.arccosh, lambda t, x: t.acosh(x), mpmath.acosh),
     _row("atanh", sympy.atanh, np.arctanh, lambda t, x: t.atanh(x), mpmath.atanh),
     # kinks, steps and selections
-    Op("abs", (sympy.Abs,), ("Abs", "abs"), analytic=False, numpy=np.abs,
+    Op("abs", (sympy.Abs,), ("Abs", "abs"), analytic=False, kink=True, numpy=np.abs,
        torch=lambda t, x: t.abs(x), mpmath=mpmath.fabs),
-    Op("sign", (sympy.sign,), ("sign",), analytic=False, numpy=np.sign,
+    Op("sign", (sympy.sign,), ("sign",), analytic=False, kink=True, numpy=np.sign,
        torch=lambda t, x: t.sign(x), mpmath=_mp_sign),
-    Op("max", (sympy.Max,), ("Max", "max"), (2, None), analytic=False,
+    Op("max", (sympy.Max,), ("Max", "max"), (2, None), analytic=False, kink=True,
        numpy=_np_binary(np.maximum), torch=lambda t, *a: functools.reduce(t.maximum, a),
        mpmath=max),
-    Op("min", (sympy.Min,), ("Min", "min"), (2, None), analytic=False,
+    Op("min", (sympy.Min,), ("Min", "min"), (2, None), analytic=False, kink=True,
        numpy=_np_binary(np.minimum), torch=lambda t, *a: functools.reduce(t.minimum, a),
        mpmath=min),
-    Op("heaviside", (sympy.Heaviside,), ("Heaviside",), (1, 2), analytic=False,
+    Op("heaviside", (sympy.Heaviside,), ("Heaviside",), (1, 2), analytic=False, kink=True,
        numpy=_np_heaviside, torch=T.heaviside, mpmath=_mp_heaviside),
-    Op("diracdelta", (sympy.DiracDelta,), analytic=False, numpy=_np_diracdelta,
+    Op("diracdelta", (sympy.DiracDelta,), analytic=False, kink=True, numpy=_np_diracdelta,
        torch=T.diracdelta),
-    Op("floor", (sympy.floor,), ("floor",), analytic=False, numpy=np.floor,
+    Op("floor", (sympy.floor,), ("floor",), analytic=False, kink=True, numpy=np.floor,
        torch=lambda t, x: t.floor(x), mpmath=mpmath.floor),
-    Op("ceiling", (sympy.ceiling,), ("ceiling",), analytic=False, numpy=np.ceil,
+    Op("ceiling", (sympy.ceiling,), ("ceiling",), analytic=False, kink=True, numpy=np.ceil,
        torch=lambda t, x: t.ceil(x), mpmath=mpmath.ceil),
     # special functions
     _row("erf", sympy.erf, scipy.special.erf, lambda t, x: t.special.erf(x), mpmath.erf),
@@ -321,6 +324,11 @@ def parser_functions() -> dict[str, ParseOnly]:
 def sympy_ops() -> dict[type, Op]:
     """SymPy class -> its row, for the tape compiler."""
     return {cls: op for op in OPS for cls in op.classes}
+
+
+def kink_classes() -> tuple[type, ...]:
+    """The SymPy classes whose value or slope jumps at breakpoints (rows with ``kink``)."""
+    return tuple(cls for op in OPS if op.kink for cls in op.classes)
 
 
 def numpy_table() -> dict[str, Impl]:

@@ -47,6 +47,13 @@ def test_tables_are_derived_from_the_registry() -> None:
             assert name in FUNCTIONS, name
 
 
+def test_kinks_are_the_functions_whose_pieces_must_all_be_sampled() -> None:
+    assert set(ops.kink_classes()) == {sympy.Abs, sympy.sign, sympy.Max, sympy.Min,
+                                       sympy.Heaviside, sympy.DiracDelta, sympy.floor,
+                                       sympy.ceiling, sympy.Piecewise}
+    assert all(not op.analytic for op in ops.OPS if op.kink)
+
+
 def test_every_named_row_has_a_high_precision_value() -> None:
     structural = {"add", "mul", "neg", "reciprocal", "powi", "pow", "piecewise", "diracdelta"}
     for op in ops.OPS:
