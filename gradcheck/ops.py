@@ -30,7 +30,8 @@ import sympy
 
 from gradcheck.backends import torch_ops as T
 
-__all__ = ["BY_NAME", "OPS", "PARSE_ONLY", "Op", "ParseOnly", "kink_classes", "numpy_table",
+__all__ = ["BY_NAME", "OPS", "PARSE_ONLY", "Op", "ParseOnly", "evalf_form", "kink_classes",
+           "numpy_table",
            "refusals", "sympy_ops", "torch_table"]
 
 Impl = Callable[..., Any]
@@ -51,7 +52,8 @@ class Op:
     torch: the torch implementation, called as ``torch(torch_module, *args)``.
     mpmath: the high-precision value from mpmath numbers (None for structural ops).
         SymPy's evalf gives the same value for every row but erfcinv, which SymPy 1.14
-        leaves unevaluated (tests/core/test_ops.py checks both facts).
+        leaves unevaluated: ``evalf_form`` rewrites it (tests/core/test_ops.py checks).
+    evalf: an identity SymPy's evalf can evaluate, where it cannot evaluate the row.
     rewrite: builds the SymPy form from other rows instead of an implementation.
     refused: backend family -> why it has no implementation (e.g. torch has no Ei).
     bounded: argument indices whose numeric value is limited (SymPy would evaluate
@@ -72,6 +74,7 @@ class Op:
     refused: Mapping[str, str] = field(default_factory=dict)
     bounded: tuple[int, ...] = ()
     kink: bool = False
+    evalf: Callable[..., sympy.Expr] | None = None
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,7 @@ OPS: tuple[Op, ...] = (
     _row("erfinv", sympy.erfinv, scipy.special.erfinv, lambda t, x: t.special.erfinv(x),
          mpmath.erfinv, analytic=False),
     _row("erfcinv", sympy.erfcinv, scipy.special.erfcinv, T.erfcinv,
-         lambda x: mpmath.erfinv(1 - x), analytic=False),
+         lambda x: mpmath.erfinv(1 - x), analytic=False, evalf=lambda x: sympy.erfinv(1 - x)),
     _row("gamma", sympy.gamma, _np_gamma, T.gamma, mpmath.gamma, bounded=(0,)),
     _row("loggamma", sympy.loggamma, scipy.special.loggamma, T.loggamma, mpmath.loggamma,
          bounded=(0,)),
@@ -324,6 +327,23 @@ def parser_functions() -> dict[str, ParseOnly]:
 def sympy_ops() -> dict[type, Op]:
     """SymPy class -> its row, for the tape compiler."""
     return {cls: op for op in OPS for cls in op.classes}
+
+
+def evalf_form(expr: sympy.Basic) -> sympy.Basic:
+    """``expr`` with every function SymPy cannot evalf rewritten by an exact identity.
+
+    For high-precision evaluation at exact points: erfcinv(x) becomes erfinv(1 - x),
+    whose cancellation near x = 0 costs nothing at 50 digits.
+
+    >>> x = sympy.Symbol("x")
+    >>> evalf_form(sympy.erfcinv(x) + 1)
+    erfinv(1 - x) + 1
+    """
+    for op in OPS:
+        if op.evalf is not None:
+            expr = expr.replace(lambda e, cls=op.classes: isinstance(e, cls),
+                                lambda e, f=op.evalf: f(*e.args))
+    return expr
 
 
 def kink_classes() -> tuple[type, ...]:
