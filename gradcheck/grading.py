@@ -58,6 +58,9 @@ def grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0, poi
     >>> grade(p, "dloss_dw", "-2*x*(w*x - y)").diagnosis
     'sign'
     """
+    if problem.arrays is not None:  # vectors and matrices: numpy semantics, their own reader
+        from gradcheck.arrays.grading import grade as grade_array
+        return grade_array(problem, question_id, answer, seed=seed, points=points, time_limit=time_limit)
     key = (id(problem), question_id, seed, points, limits, time_limit, answer)
     hit = _ANSWERS.get(key) if isinstance(answer, str) else None
     if hit is not None and hit[0] is problem:

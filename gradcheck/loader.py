@@ -17,6 +17,7 @@ from typing import Any
 
 import sympy
 
+from gradcheck.arrays import model as arrays_model
 from gradcheck.errors import ExpressionError, ProblemError
 from gradcheck.parsing import FUNCTIONS, parse_expression, parse_number
 from gradcheck.problem import (
@@ -136,11 +137,16 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
                          "make the id equal the file name without .toml")
     if not ID_RE.match(pid):
         raise file.error("id", f"{pid!r} is not a valid id", "use letters, digits, - _ and .")
+    tolerance = _tolerance(file, data["tolerance"], "tolerance") if "tolerance" in data else None
+    if arrays_model.is_array_problem(data):
+        return arrays_model.load(file, data, pid=pid, title=file.string(data, "title", "title"),
+                                 source=file.string(data, "source", "source"),
+                                 statement=file.string(data, "statement", "statement"),
+                                 tolerance=tolerance)
     symbols = _symbols(file, data.get("symbols"))
     stages = _stages(file, data.get("graph", {}), symbols)
     names = {n: sym(n) for n in (*(s.name for s in symbols), *(s.name for s in stages))}
     questions = _questions(file, data.get("questions"), names, {s.name for s in stages})
-    tolerance = _tolerance(file, data["tolerance"], "tolerance") if "tolerance" in data else None
     _check_values(file, symbols, questions)
     return Problem(
         id=pid,

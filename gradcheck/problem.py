@@ -8,7 +8,7 @@ derivative of a stage (or expression) with respect to a symbol or a stage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import sympy
 
@@ -28,7 +28,8 @@ def sym(name: str) -> sympy.Symbol:
 class SymbolSpec:
     """An input of the problem.
 
-    ``shape`` is () for a scalar; vectors and matrices are reserved for a later version.
+    ``shape`` is () for a scalar; an array problem's entries are scalar symbols too
+    (see gradcheck.arrays.model).
     """
 
     name: str
@@ -96,6 +97,9 @@ class Problem:
     source: str = ""
     statement: str = ""
     tolerance: Tolerance | None = None
+    # Vectors and matrices: the array model (gradcheck.arrays.model.ArrayModel); ``symbols`` are then
+    # its free entries and ``questions`` ask for whole arrays. None for a scalar problem.
+    arrays: Any = None
 
     @property
     def symbol_names(self) -> tuple[str, ...]:
