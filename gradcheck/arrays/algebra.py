@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import sympy
-from sympy import ImmutableMatrix
+from sympy import ImmutableMatrix as Matrix
 
-Matrix = ImmutableMatrix
 MAX_LINALG = 4          # det / inv / logdet on larger symbolic matrices grow too fast
 MAX_CONSTRUCTED = 64    # ones(m, n), eye(n) ...: a side longer than this is refused
 

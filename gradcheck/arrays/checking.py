@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from sympy import ImmutableMatrix as Matrix
 
 from gradcheck import finite_diff
-from gradcheck.arrays.algebra import Matrix
 from gradcheck.arrays.derivation import derivative, draw_points
 from gradcheck.arrays.model import ArrayModel, ArrayQuestion, entry_symbols
 from gradcheck.arrays.reader import TEACHER_LIMITS, read
@@ -93,8 +93,11 @@ def _check_question(problem: Problem, q: ArrayQuestion, backends: Sequence[Backe
     for backend in backends:
         tol = tolerance_for(backend.dtype)
         comps = []
-        sym_b = backend.evaluate(tape, pts)[n_f:]
+        got_b = backend.evaluate(tape, pts)
+        sym_b = got_b[n_f:]
         if (backend.name, backend.dtype) != NUMPY_FLOAT64:
+            comps.append(_compare("function vs numpy", backend.name, "numpy", got_b[:n_f],
+                                  values[:n_f, keep_rows], q, pts, labels, tol))
             comps.append(_compare("derivative vs numpy", backend.name, "numpy", sym_b, symbolic, q, pts,
                                   labels, tol))
         contracted = _contract(sym_b, direction[wrt_idx], t)
@@ -105,12 +108,14 @@ def _check_question(problem: Problem, q: ArrayQuestion, backends: Sequence[Backe
         if auto is not None:
             comps.append(_compare("autograd vs symbolic", f"autograd ({backend.name})",
                                   "symbolic", auto, sym_b, q, pts, labels, tol))
-        if q.answer is not None and backend is backends[0]:
+        if q.answer is not None:
             ref = model.compose(read(q.answer, names, student=True, limits=TEACHER_LIMITS).value)
             if ref.shape == t.shape:
-                ref_vals = base.evaluate(build_tape(list(ref), variables), pts)
+                # A value question's reference is a number at the given point; a formula is compared everywhere.
+                at = pts[:1] if q.kind == "value" else pts
+                ref_vals = base.evaluate(build_tape(list(ref), variables), at)
                 comps.append(_compare("reference answer vs symbolic", "reference answer", "symbolic",
-                                      ref_vals, symbolic, q, pts, labels, tolerance_for("float64")))
+                                      ref_vals, symbolic[:, :len(at)], q, at, labels, tol))
         results.append(QuestionResult(problem=problem.id, question=q.id, label=_label(q),
                                       backend=backend.name, dtype=backend.dtype, points=len(pts),
                                       value=None, comparisons=tuple(comps), set_aside=()))

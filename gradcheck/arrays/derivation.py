@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy
+from sympy import ImmutableMatrix as Matrix
 
 from gradcheck.arrays import algebra as A
-from gradcheck.arrays.algebra import Matrix
 from gradcheck.arrays.model import ArrayModel, ArrayQuestion, entry_symbols
 from gradcheck.arrays.reader import TEACHER_LIMITS, read
 from gradcheck.backends.numpy_backend import NumpyBackend

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 import sympy
+from sympy import ImmutableMatrix as Matrix
 
 from gradcheck.arrays import algebra as A
-from gradcheck.arrays.algebra import Matrix
 from gradcheck.arrays.derivation import Points, derivative, draw_points, evaluate, exact, truth
 from gradcheck.arrays.model import ArrayModel, ArrayQuestion
 from gradcheck.arrays.reader import TEACHER_LIMITS, _tokenize, read
@@ -56,8 +56,8 @@ def grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0, poi
     try:
         expected_m = truth(problem, q)
     except (ExpressionError, UnsupportedFunctionError, ValueError, TypeError) as exc:
-        return GradeResult(verdict="error", feedback=f"Cannot grade: the derivative could not be derived ({exc})",
-                           **base)
+        return GradeResult(verdict="error", feedback="Cannot grade: the derivative could not be derived "
+                           f"({exc})", **base)
     label_q = _label(q)
     base["expected"] = q.answer or f"a {shape_text(q.shape)} matrix"
     try:
@@ -91,8 +91,8 @@ def _label(q: ArrayQuestion) -> str:
 
 def _decide_value(problem: Problem, q: ArrayQuestion, expected_m: Matrix, got_m: Matrix,
                   base: dict[str, Any], label_q: str) -> GradeResult:
-    point = np.array([[problem.given_point[s.name] for s in problem.symbols]]) if problem.symbols else \
-        np.zeros((1, 0))
+    given = problem.given_point or {}
+    point = np.array([[given[s.name] for s in problem.symbols]]) if problem.symbols else np.zeros((1, 0))
     want = exact(problem, expected_m, point[0])
     if got_m.shape != expected_m.shape:
         return GradeResult(verdict="fail", feedback=f"{label_q} is {shape_text(expected_m.shape)}; your answer "
@@ -378,11 +378,12 @@ def _alternatives(problem: Problem, q: ArrayQuestion, expected_m: Matrix) -> lis
             out.append(("missing-term", f"Your answer is missing the gradient of the term {term} of {q.of}: "
                         f"{label_q} adds up the gradients of every term.", expected_m - sign * g))
     of_value = read(q.of, names, limits=TEACHER_LIMITS).value
-    for other in [*model.symbols, *model.stages]:
-        if other.name == q.wrt or getattr(other, "fixed", False) or other.shape != model.shape_of(q.wrt):
+    others = [s.name for s in model.symbols if not s.fixed] + [s.name for s in model.stages]
+    for other in others:
+        if other == q.wrt or model.shape_of(other) != model.shape_of(q.wrt):
             continue
-        g = derivative(model, of_value, other.name)
-        out.append(("wrt", f"This is d {q.of} / d {other.name}, the gradient with respect to {other.name}; "
+        g = derivative(model, of_value, other)
+        out.append(("wrt", f"This is d {q.of} / d {other}, the gradient with respect to {other}; "
                     f"the question asks for {label_q}.", g))
     composed = model.compose(of_value)
     if composed.shape == expected_m.shape:
@@ -397,7 +398,9 @@ def _terms(model: ArrayModel, of: str) -> list[tuple[int, str]]:
     text = stage.text if stage is not None else of
     terms = _split_terms(text)
     if len(terms) == 1 and terms[0][1].isidentifier() and model.stage(terms[0][1]) is not None:
-        inner = _split_terms(model.stage(terms[0][1]).text)
+        inner_stage = model.stage(terms[0][1])
+        assert inner_stage is not None
+        inner = _split_terms(inner_stage.text)
         terms = [(terms[0][0] * s, t) for s, t in inner]
     return terms if len(terms) > 1 else []
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
+from sympy import ImmutableMatrix as Matrix
 
 from gradcheck.arrays import algebra as A
-from gradcheck.arrays.algebra import Matrix
 from gradcheck.arrays.reader import CONSTANTS, FUNCTION_NAMES, TEACHER_LIMITS, read
 from gradcheck.errors import ExpressionError
 from gradcheck.problem import DEFAULT_DOMAIN, AnswerTest, Problem, Question, SymbolSpec, sym
@@ -176,7 +176,8 @@ class _Reader:
             isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_SIDE for n in raw)
         if not ok:
             raise self.error(key, f"must be [n] (a column vector) or [rows, cols], with sides from 1 to "
-                             f"{MAX_SIDE}, not {raw!r}", "declare a small size: the truth is derived entry by entry")
+                             f"{MAX_SIDE}, not {raw!r}",
+                             "declare a small size: the truth is derived entry by entry")
         return ((raw[0], 1), True) if len(raw) == 1 else ((raw[0], raw[1]), False)
 
     def number(self, value: Any, key: str) -> sympy.Expr:
@@ -316,7 +317,8 @@ def _symbols(r: _Reader, table: Any, check_name: Any) -> tuple[ArraySymbol, ...]
     return tuple(out)
 
 
-def _stages(r: _Reader, table: Any, symbols: tuple[ArraySymbol, ...], check_name: Any) -> tuple[ArrayStage, ...]:
+def _stages(r: _Reader, table: Any, symbols: tuple[ArraySymbol, ...],
+            check_name: Any) -> tuple[ArrayStage, ...]:
     if not isinstance(table, dict):
         raise r.error("graph", "must be a table of stage = \"expression\"")
     names: dict[str, Matrix] = {s.name: s.entries for s in symbols}
@@ -332,7 +334,8 @@ def _stages(r: _Reader, table: Any, symbols: tuple[ArraySymbol, ...], check_name
     return tuple(stages)
 
 
-def _questions(r: _Reader, items: Any, model: ArrayModel) -> tuple[tuple[Question, ...], tuple[ArrayQuestion, ...]]:
+def _questions(r: _Reader, items: Any,
+               model: ArrayModel) -> tuple[tuple[Question, ...], tuple[ArrayQuestion, ...]]:
     if not isinstance(items, list) or not items:
         raise r.error("questions", "is required: at least one [[questions]] table")
     names = model.local_names()
@@ -382,7 +385,8 @@ def _questions(r: _Reader, items: Any, model: ArrayModel) -> tuple[tuple[Questio
         tests = _tests(r, item, key)
         arrays.append(ArrayQuestion(id=qid, of=of, wrt=wrt, kind=kind, answer=answer, shape=shape,
                                     jacobian=jacobian))
-        questions.append(Question(id=qid, of=of, of_expr=sympy.Symbol(of) if of.isidentifier() else sympy.S.Zero,
+        of_expr = sympy.Symbol(of) if of.isidentifier() else sympy.S.Zero
+        questions.append(Question(id=qid, of=of, of_expr=of_expr,
                                   wrt=(wrt,), kind=kind, answer=answer,
                                   prompt=r.file.string(item, "prompt", f"{key}.prompt"), tests=tests))
     return tuple(questions), tuple(arrays)

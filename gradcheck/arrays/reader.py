@@ -21,9 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import sympy
+from sympy import ImmutableMatrix as Matrix
 
 from gradcheck.arrays import algebra as A
-from gradcheck.arrays.algebra import Matrix, ShapeError
+from gradcheck.arrays.algebra import ShapeError
 from gradcheck.errors import ExpressionError
 
 GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "η": "eta",

@@ -49,5 +49,9 @@ def run(args: argparse.Namespace) -> ExitCode:
         problem.question(args.question)
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
+    if problem.arrays is not None:  # vectors and matrices: shapes and dimension analysis
+        from gradcheck.arrays.explanation import explain_text
+        write_output(explain_text(problem, args.question, point or None) + "\n", None)
+        return ExitCode.OK
     write_output(render_explanation(explain(problem, args.question, point)), None)
     return ExitCode.OK
