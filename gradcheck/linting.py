@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from gradcheck.checks import DOMAIN_POINTS, MAX_UNDEFINED, domain_keys
-from gradcheck.errors import ExitCode, ProblemError
+from gradcheck.errors import ExitCode, ProblemError, working_on
 from gradcheck.problem import Problem
 
 if TYPE_CHECKING:
@@ -110,7 +110,8 @@ def lint(paths: Iterable[str | Path], *, seed: int = 0) -> LintReport:
             findings.append(Finding(str(path), "id", "error", f"duplicate problem id {problem.id!r}",
                                     f"{seen[problem.id]} has the same id; rename one file"))
         seen.setdefault(problem.id, str(path))
-        findings.extend(lint_problem(problem, seed=seed))
+        with working_on(f"linting problem {problem.id!r} ({path})"):
+            findings.extend(lint_problem(problem, seed=seed))
     return LintReport(tuple(files), tuple(findings), tuple(unloadable))
 
 

@@ -40,8 +40,12 @@ def shape_text(shape: tuple[int, int]) -> str:
 
 
 def grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0, points: int = 20,
-          time_limit: float = 2.0) -> GradeResult:
-    """Grade one answer to an array question (see the module doc for the rule)."""
+          time_limit: float = 2.0, hide: bool = False) -> GradeResult:
+    """Grade one answer to an array question (see the module doc for the rule).
+
+    ``hide`` keeps the true values out of the feedback (the result's ``expected`` keeps the formula
+    for the teacher's report).
+    """
     model: ArrayModel = problem.arrays
     text = answer if isinstance(answer, str) else repr(answer)
     base: dict[str, Any] = {"problem": problem.id, "question": question_id, "answer": text, "seed": seed}
@@ -73,7 +77,7 @@ def grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0, poi
     try:
         with deadline(time_limit * 4):
             if q.kind == "value":
-                return _decide_value(problem, q, expected_m, got_m, base, label_q)
+                return _decide_value(problem, q, expected_m, got_m, base, label_q, hide)
             return _decide(problem, q, expected_m, got_m, reading.text, answer, base, seed, points, label_q)
     except Timeout:
         return GradeResult(verdict="invalid", feedback=f"Evaluating your answer took longer than the time "
@@ -90,7 +94,7 @@ def _label(q: ArrayQuestion) -> str:
 # -- value questions ----------------------------------------------------------------------------
 
 def _decide_value(problem: Problem, q: ArrayQuestion, expected_m: Matrix, got_m: Matrix,
-                  base: dict[str, Any], label_q: str) -> GradeResult:
+                  base: dict[str, Any], label_q: str, hide: bool = False) -> GradeResult:
     given = problem.given_point or {}
     point = np.array([[given[s.name] for s in problem.symbols]]) if problem.symbols else np.zeros((1, 0))
     want = exact(problem, expected_m, point[0])
@@ -107,8 +111,9 @@ def _decide_value(problem: Problem, q: ArrayQuestion, expected_m: Matrix, got_m:
         diagnosis, why = "sign", "The sign is flipped. "
     elif expected_m.rows == expected_m.cols and _rel(have.T, want) <= VALUE_RTOL:
         diagnosis, why = "transposed", "Your numbers are transposed. "
+    truth_text = "" if hide else f" is {shown}"
     return GradeResult(verdict="fail", diagnosis=diagnosis,
-                       feedback=f"{why}Not right: {label_q} at the given point is {shown}, your answer "
+                       feedback=f"{why}Not right: {label_q} at the given point{truth_text}; your answer "
                        f"gives {_show(have)}.", **base)
 
 

@@ -261,7 +261,7 @@ def _check_name(file: Any, name: str, key: str) -> None:
 
 
 def load(file: Any, data: Mapping[str, Any], *, pid: str, title: str, source: str, statement: str,
-         tolerance: Tolerance | None) -> Problem:
+         tolerance: Tolerance | None, hide_expected: bool = False) -> Problem:
     """An array problem file -> a Problem whose ``arrays`` is the model (see the module doc)."""
     check_name = _check_name
     r = _Reader(file)
@@ -283,7 +283,7 @@ def load(file: Any, data: Mapping[str, Any], *, pid: str, title: str, source: st
                                     description=s.description))
     return Problem(id=pid, title=title, path=file.path, symbols=tuple(specs), stages=(),
                    questions=questions, source=source, statement=statement, tolerance=tolerance,
-                   arrays=model)
+                   hide_expected=hide_expected, arrays=model)
 
 
 def _symbols(r: _Reader, table: Any, check_name: Any) -> tuple[ArraySymbol, ...]:
