@@ -17,7 +17,7 @@ TESTS = [(p, q.id, t) for p in BANK for q in p.questions for t in q.tests]
 
 def test_the_bank_covers_what_courses_teach() -> None:
     ids = {p.id for p in BANK}
-    assert {"linear-layer", "linear-regression-data", "logistic-regression", "softmax-cross-entropy",
+    assert {"linear-layer", "linear-regression-data", "logistic-regression", "softmax-ce-batch",
             "mlp-relu", "batchnorm", "quadratic-form", "trace-logdet", "jacobian-layer"} <= ids
     diagnoses = {t.diagnosis for _, _, t in TESTS}
     assert {"transposed", "symmetric-only", "missing-term", "factor", "sign", "batch-sum",
@@ -74,7 +74,7 @@ def test_log_det_and_softmax_cross_entropy_where_matrixsymbol_calculus_is_wrong(
     got = _truth_at(problem, "dl_dA", {"A": A})
     np.testing.assert_allclose(got, np.linalg.inv(A).T, rtol=1e-12)
 
-    problem = load_problem(MATRICES / "softmax-cross-entropy.toml")
+    problem = load_problem(MATRICES / "softmax-ce-batch.toml")
     Z = np.random.default_rng(5).uniform(-3, 3, (3, 4))
     P = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
     Y = np.eye(4)[[2, 0, 3]]
