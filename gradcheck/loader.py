@@ -18,6 +18,7 @@ from typing import Any
 
 import sympy
 
+from gradcheck.arrays import model as arrays_model
 from gradcheck.errors import ExpressionError, FileAccessError, ProblemError
 from gradcheck.parsing import FUNCTIONS, TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.problem import (
@@ -172,6 +173,12 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
                          "make the id equal the file name without .toml")
     if not ID_RE.match(pid):
         raise file.error("id", f"{pid!r} is not a valid id", "use letters, digits, - _ and .")
+    tolerance = _tolerance(file, data["tolerance"], "tolerance") if "tolerance" in data else None
+    if arrays_model.is_array_problem(data):
+        return arrays_model.load(file, data, pid=pid, title=file.string(data, "title", "title"),
+                                 source=file.string(data, "source", "source"),
+                                 statement=file.string(data, "statement", "statement"),
+                                 tolerance=tolerance, hide_expected=_flag(file, data, "hide_expected"))
     symbols = _symbols(file, data.get("symbols"))
     vocabulary: dict[str, sympy.Basic] = {s.name: sym(s.name) for s in symbols}
     vocabulary.update({a: sym(s.name) for s in symbols for a in s.aliases})
@@ -182,7 +189,6 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
     targets = {*(s.name for s in symbols), *(s.name for s in stages)}
     questions = _questions(file, data.get("questions"), vocabulary, {s.name for s in stages},
                            targets)
-    tolerance = _tolerance(file, data["tolerance"], "tolerance") if "tolerance" in data else None
     _check_values(file, symbols, questions)
     return Problem(
         id=pid,
