@@ -155,7 +155,7 @@ def render_student_pages(report: BatchReport,
         name = student_file_name(grades.student, pages)
         theirs = tuple(r for r in report.results if r.student == grades.student)
         own = replace(report, results=theirs, counts=Counts.of(r.verdict for r in theirs))
-        own_book = replace(book, students=(grades,))
+        own_book = replace(book, students=(grades,), unreadable=())
         percent = format_percent(grades.percent)
         total = (f'<p class="total"><strong>{format_points(grades.total)} of '
                  f"{format_points(grades.maximum)} points</strong>"
