@@ -18,6 +18,7 @@ import sympy
 from gradcheck import diagnosis
 from gradcheck.checks import complete
 from gradcheck.derivation import expand, local_gradients
+from gradcheck.errors import UnsupportedFunctionError
 from gradcheck.points import draw, rng_for
 from gradcheck.problem import Problem, Question, sym
 from gradcheck.tape import build_tape
@@ -33,9 +34,13 @@ def case(ref: Reference, extras: list[Any], values: np.ndarray,
         extras.append(alternatives(ref))
     forward, stages, derivatives, missing = extras[0]
     single = ref.question.kind == "value"
+    # Near zero, values are compared relative to the size of the truth over the domain (as
+    # the decision does), not to a fixed floor that would make every tiny value alike.
+    scale = ref.scale if ref.scale > 0 else 1.0
+    atol = ref.tolerance.rtol * 1e-3 * (abs(float(ref.truth[0])) if single else scale)
     return diagnosis.Case(
         label=ref.question.label, of=ref.question.of, truth=ref.truth, answer=values,
-        rtol=ref.tolerance.rtol, atol=ref.tolerance.atol, single_point=single, forward=forward,
+        rtol=ref.tolerance.rtol, atol=atol or 1e-300, single_point=single, forward=forward,
         stages=stages, derivatives=derivatives, missing=missing,
         varied=() if single else _varied(ref, full), square=ref.square)
 
@@ -48,8 +53,11 @@ def alternatives(ref: Reference) -> tuple[Any, ...]:
     groups = [_stage_values(problem, question), _derivatives(problem, question),
               _missing_factors(problem, question)]
     sizes = [len(g) for g in groups]
-    for group in groups:
-        named.extend(group)
+    for i, group in enumerate(groups):
+        # An alternative gradcheck cannot compile (an unevaluated derivative) is left out.
+        usable = [g for g in group if _compiles(expand(problem, g[2]), ref)]
+        sizes[i] = len(usable)
+        named.extend(usable)
     exprs = [of_full, *(expand(problem, e) for _, _, e in named)]
     values = BACKEND.evaluate(build_tape(exprs, ref.target.symbols), ref.points)
     cands = [diagnosis.Candidate(n, lab, values[i + 1], constant=not e.free_symbols)
@@ -59,6 +67,14 @@ def alternatives(ref: Reference) -> tuple[Any, ...]:
         out.append(tuple(cands[start:start + size]))
         start += size
     return (values[0], *out)
+
+
+def _compiles(expr: sympy.Expr, ref: Reference) -> bool:
+    try:
+        build_tape([expr], ref.target.symbols)
+    except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError):
+        return False
+    return True
 
 
 def _stage_values(problem: Problem, question: Question) -> list[tuple[str, str, sympy.Expr]]:
@@ -137,9 +153,10 @@ def _split_edge(expr: sympy.Expr | None, stage: str,
     if expr is None:
         return []
     var = sym(name)
-    inner = sympy.Dummy("u")
-    subs = sorted((e for e in sympy.preorder_traversal(expr)
-                   if e != expr and not e.is_Atom and e.has(var)), key=sympy.count_ops)
+    inner = sympy.Dummy("u", real=True)  # real, as the symbols are: d|u|/du is sign(u)
+    # Expressions only: a Piecewise condition (x < 1) is no factor of a chain rule.
+    subs = sorted((e for e in sympy.preorder_traversal(expr) if isinstance(e, sympy.Expr)
+                   and e != expr and not e.is_Atom and e.has(var)), key=sympy.count_ops)
     for sub in subs:
         arg = sub.as_coeff_Mul()[1]
         if arg.is_Atom or arg == expr:

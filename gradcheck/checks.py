@@ -220,7 +220,7 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
     pts, has_given = candidates(problem, target, n, rng_for(seed, problem.id, target.question.id))
     values = NumpyBackend().evaluate(tape, pts)
     defined = np.all(np.isfinite(values), axis=0)
-    kink = _kinks(problem, target, pts, defined)
+    kink = kinks(problem, target, pts, defined)
     where = f"questions.{target.question.id}"
     if has_given and not defined[0]:
         raise ProblemError(problem.path, where,
@@ -254,7 +254,8 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
     return _Sample(points=pts[chosen], given_used=given_used, set_aside=relevant)
 
 
-def _kinks(problem: Problem, target: Target, pts: np.ndarray, defined: np.ndarray) -> np.ndarray:
+def kinks(problem: Problem, target: Target, pts: np.ndarray, defined: np.ndarray) -> np.ndarray:
+    """Mask of the defined points where one-sided differences of the function disagree."""
     kink = np.zeros(len(pts), dtype=bool)
     exprs = [target.function] if len(target.wrt_index) == 1 else [target.function, target.first]
     for expr, var in zip(exprs, target.wrt_index, strict=False):

@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 import sympy
 
-from gradcheck import truth
+from gradcheck import precise, truth
 from gradcheck.deadline import Timeout, deadline
 from gradcheck.decision import decide_expression, decide_value
 from gradcheck.derivation import expand
 from gradcheck.errors import ExpressionError, GradcheckError, UnsupportedFunctionError
 from gradcheck.parsing import Limits, parse_expression
 from gradcheck.problem import Problem
-from gradcheck.tape import build_tape
+from gradcheck.tape import Tape, build_tape
 from gradcheck.truth import BACKEND, VALUE_TOLERANCE, Reference
 from gradcheck.verdict import GradeResult
 
@@ -87,7 +87,8 @@ def _grade(problem: Problem, question_id: str, answer: str, *, seed: int, points
         return GradeResult(verdict="invalid", feedback="The answer must be text.", **base)
     try:
         with deadline(time_limit):
-            parsed, full, values = _read(ref, answer, limits or Limits())
+            parsed, full, values, tape = _read(ref, answer, limits or Limits())
+            exact_answer = precise.exact(expand(ref.problem, full))
     except ExpressionError as exc:
         which = f" (limit: {exc.limit})" if exc.limit else ""
         return GradeResult(verdict="invalid", feedback=f"Cannot read your answer: {exc.message}"
@@ -99,8 +100,12 @@ def _grade(problem: Problem, question_id: str, answer: str, *, seed: int, points
         return GradeResult(verdict="invalid", feedback=str(exc), **base)
     base |= {"understood_as": sympy.sstr(parsed), "expected": ref.expected}
     if ref.question.kind == "value":
-        return decide_value(ref, extras, full, values, base)
-    return decide_expression(ref, extras, full, values, base, time_limit)
+        return decide_value(ref, extras, full, values, base, exact_answer)
+    try:
+        return decide_expression(ref, extras, full, values, base, exact_answer, tape, time_limit)
+    except Timeout:
+        return GradeResult(verdict="invalid", feedback=f"Checking your answer took longer than "
+                           f"the time limit ({time_limit:g} s) (limit: time_limit).", **base)
 
 
 # -- reading the answer ---------------------------------------------------------------------
@@ -110,7 +115,7 @@ class _Unreadable(Exception):
 
 
 def _read(ref: Reference, text: str,
-          limits: Limits) -> tuple[sympy.Expr, sympy.Expr, np.ndarray]:
+          limits: Limits) -> tuple[sympy.Expr, sympy.Expr, np.ndarray, Tape]:
     """Parse, expand the stages (keeping a stage the question is asked with respect to),
     compile and evaluate at the question's points."""
     parsed = parse_expression(text, ref.names, student=True, limits=limits)
@@ -119,12 +124,13 @@ def _read(ref: Reference, text: str,
         full = expand(ref.problem, parsed, keep=ref.cut)
     try:
         tape = build_tape([full], ref.target.symbols)
-        values = BACKEND.evaluate(tape, ref.points)[0]
+        with np.errstate(all="ignore"):
+            values = BACKEND.evaluate(tape, ref.points)[0]
     except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError) as exc:
         raise _Unreadable(_not_real(full) or f"Cannot evaluate your answer: {exc}.") from None
     if not np.isfinite(values).any() and _not_real(full):
         raise _Unreadable(_not_real(full))
-    return parsed, full, values
+    return parsed, full, values, tape
 
 
 def _not_real(expr: sympy.Expr) -> str:

@@ -14,8 +14,11 @@ from typing import Any
 import numpy as np
 import sympy
 
+from gradcheck import precise
 from gradcheck.backends.numpy_backend import NumpyBackend
-from gradcheck.checks import MAX_UNDEFINED, candidates, complete
+from gradcheck.breakpoints import Switch, piece_points, switches
+from gradcheck.checks import MAX_UNDEFINED, candidates, complete, kinks
+from gradcheck.deadline import Timeout, deadline
 from gradcheck.derivation import Target, derive_question, expand
 from gradcheck.errors import GradcheckError, UnsupportedFunctionError
 from gradcheck.points import format_point, given, label, rng_for
@@ -31,12 +34,19 @@ VALUE_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-9, reason="default for value answ
                             "accepts 4 significant digits")
 POLY_OPS = frozenset({"input", "const", "add", "mul", "neg", "powi"})
 CACHE_SIZE = 512
+TRUTH_BUDGET = 60.0  # seconds to prepare one question's truth (derive, sample, evaluate)
 BACKEND = NumpyBackend()
 
 
 @dataclass(frozen=True)
 class Reference:
-    """Everything about one question that does not depend on the answer."""
+    """Everything about one question that does not depend on the answer.
+
+    ``truth`` holds the truth at ``points`` as float64, rounded from ``truth_hp`` (its
+    high-precision values, see ``gradcheck.precise``): a truth that cancels or overflows
+    in float64 is still right here. ``scale`` is the largest |truth| over the points,
+    the size that comparisons near a zero of the truth are relative to.
+    """
 
     problem: Problem
     question: Question
@@ -55,6 +65,13 @@ class Reference:
     stage_symbols: frozenset[sympy.Symbol]
     inputs_of: dict[str, frozenset[str]]
     square: bool
+    symbols: tuple[sympy.Symbol, ...] = ()
+    exact_truth: sympy.Expr = sympy.Integer(0)
+    truth_hp: tuple[sympy.Float | None, ...] = ()
+    scale: float = 0.0
+    switches: tuple[Switch, ...] = ()
+    pieces: int = 0
+    notes: tuple[str, ...] = ()
 
     @property
     def cut(self) -> tuple[str, ...]:
@@ -69,9 +86,13 @@ def reference(problem: Problem, question_id: str, seed: int,
     """The question's Reference (cached per problem object, question, seed and ``n``) and
     a list the diagnosis fills with its cached alternatives on first use.
 
+    The truth is prepared under its own time budget (``TRUTH_BUDGET``), never under an
+    answer's: a truth that cannot be prepared in time is the problem's fault.
+
     Raises:
         KeyError: no such question.
-        GradcheckError: the truth cannot be evaluated on the question's domains.
+        GradcheckError: the truth cannot be evaluated on the question's domains, or cannot
+            be prepared within ``TRUTH_BUDGET`` seconds.
     """
     key = (id(problem), question_id, seed, n)
     hit = _CACHE.get(key)
@@ -79,7 +100,14 @@ def reference(problem: Problem, question_id: str, seed: int,
         _CACHE.move_to_end(key)
         return hit
     question = problem.question(question_id)
-    entry: tuple[Reference, list[Any]] = (_build(problem, question, seed, n), [])
+    try:
+        with deadline(TRUTH_BUDGET):
+            built = _build(problem, question, seed, n)
+    except Timeout:
+        raise GradcheckError(f"the truth of {question.label} in problem {problem.id!r} could "
+                             f"not be prepared within {TRUTH_BUDGET:g} s; simplify the "
+                             "problem (fewer or smaller stages)") from None
+    entry: tuple[Reference, list[Any]] = (built, [])
     _CACHE[key] = entry
     if len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -94,9 +122,33 @@ def clear() -> None:
 def _build(problem: Problem, question: Question, seed: int, n: int) -> Reference:
     target = derive_question(problem, question)
     tape = build_tape([target.derivative], target.symbols)
-    pts, given_used = _sample(problem, target, tape, seed, max(n, 1))
-    truth = BACKEND.evaluate(tape, pts)[0]
     full = expand(problem, target.derivative)
+    symbols = tuple(map(sym, problem.symbol_names))
+    exact_truth = precise.exact(full)
+    exact_function = precise.exact(expand(problem, target.function))
+    pts, given_used, notes = _sample(problem, target, tape, seed, max(n, 1),
+                                     (exact_truth, exact_function), symbols)
+    found: tuple[Switch, ...] = ()
+    pieces = 0
+    if question.kind != "value":
+        found = switches([full, expand(problem, target.function)])
+        extra = piece_points(found, symbols, [s.domain for s in problem.symbols],
+                             pts[int(given_used):, :len(symbols)],
+                             rng_for(seed, problem.id, question.id, "pieces"))
+        extra = extra[_defined_rows(problem, target, tape, complete(target, problem, extra),
+                                    (exact_truth, exact_function), symbols)] if len(extra) else extra
+        if len(extra):
+            pts = np.vstack([pts, complete(target, problem, extra)])
+            pieces = len(extra)
+    truth_hp = tuple(precise.evaluate(exact_truth, precise.exact_point(symbols, row[:len(symbols)]))
+                     for row in pts)
+    float_truth = BACKEND.evaluate(tape, pts)[0]
+    truth = np.array([precise.to_float(v) if v is not None else float_truth[i]
+                      for i, v in enumerate(truth_hp)], dtype=np.float64)
+    finite = truth[np.isfinite(truth)]
+    scale = float(np.max(np.abs(finite))) if finite.size else 0.0
+    if scale == 0.0:
+        scale = float(max((abs(v) for v in truth_hp if v is not None), default=0))
     if question.kind == "value":
         tol = tolerance_for("float64", question.tolerance or problem.tolerance or VALUE_TOLERANCE)
         expected = f"{float(truth[0]):.10g}"
@@ -116,7 +168,8 @@ def _build(problem: Problem, question: Question, seed: int, n: int) -> Reference
         names=dict(problem.names()), stage_symbols=frozenset(map(sym, problem.stage_names)),
         inputs_of={name: frozenset(s.name for s in expr.free_symbols)
                    for name, expr in target.cut},
-        square=_has_square(target))
+        square=_has_square(target), symbols=symbols, exact_truth=exact_truth,
+        truth_hp=truth_hp, scale=scale, switches=found, pieces=pieces, notes=notes)
 
 
 def _has_square(target: Target) -> bool:
@@ -125,24 +178,24 @@ def _has_square(target: Target) -> bool:
     return any(p.exp == 2 and p.base.has(wrt) for p in target.function.atoms(sympy.Pow))
 
 
-def _sample(problem: Problem, target: Target, tape: Tape, seed: int,
-            n: int) -> tuple[np.ndarray, bool]:
-    """The given point then ``n`` random points, each where the truth is defined.
+def _sample(problem: Problem, target: Target, tape: Tape, seed: int, n: int,
+            exact_exprs: tuple[sympy.Expr, sympy.Expr],
+            symbols: tuple[sympy.Symbol, ...]) -> tuple[np.ndarray, bool, tuple[str, ...]]:
+    """The given point then ``n`` random points, each where the truth is defined, and notes
+    on points set aside.
 
-    "Defined" means the question's function (``of``) and its derivative are both finite:
-    log(x) has the derivative 1/x, defined at x = -1, but log(-1) is not a real number.
+    "Defined" means the question's function (``of``) and its derivative are both finite
+    real numbers: log(x) has the derivative 1/x, defined at x = -1, but log(-1) is not a
+    real number. Where float64 says undefined (an overflow, 0*inf), high precision decides.
     More than ``MAX_UNDEFINED`` of the random draws undefined means the domains are wrong
-    (``gradcheck check`` refuses such a question too).
+    (``gradcheck check`` refuses such a question too). A given point where the function
+    has a kink is set aside, as ``gradcheck check`` does.
     """
     start = given(problem)
     where = f"{target.question.label} in problem {problem.id!r}"
-    function = _function_tape(target)
 
     def defined_at(pts: np.ndarray) -> np.ndarray:
-        ok = np.isfinite(BACKEND.evaluate(tape, pts)[0])
-        if function is not None:
-            ok &= np.isfinite(BACKEND.evaluate(function, pts)[0])
-        return ok
+        return _defined_rows(problem, target, tape, pts, exact_exprs, symbols)
 
     if target.question.kind == "value":
         if start is None:
@@ -150,11 +203,19 @@ def _sample(problem: Problem, target: Target, tape: Tape, seed: int,
         pts = complete(target, problem, start)
         if not defined_at(pts)[0]:
             raise GradcheckError(f"{where} is undefined at the symbols' values")
-        return pts, True
+        if kinks(problem, target, pts, np.array([True]))[0]:
+            raise GradcheckError(f"{where} is asked at a point where it is not differentiable "
+                                 f"({format_point(label(target.variables, pts[0]))})")
+        return pts, True, ()
     pts, has_given = candidates(problem, target, n, rng_for(seed, problem.id, target.question.id,
                                                              "grade"))
     defined = defined_at(pts)
+    notes: tuple[str, ...] = ()
     given_used = bool(has_given and defined[0])
+    if given_used and kinks(problem, target, pts[:1], defined[:1])[0]:
+        given_used = False
+        notes = (f"the given point ({format_point(label(problem.symbol_names, pts[0, :len(symbols)]))}"
+                 f") is a kink of {target.question.of}, so it was set aside",)
     offset = int(has_given)
     share = float(np.mean(~defined[offset:]))
     keep = np.flatnonzero(defined[offset:])[:n] + offset
@@ -165,7 +226,23 @@ def _sample(problem: Problem, target: Target, tape: Tape, seed: int,
                              f"{format_point(label(target.variables, bad))}; choose domains "
                              "where the function and its derivative are defined")
     chosen = np.concatenate([[0] if given_used else [], keep]).astype(int)
-    return pts[chosen], given_used
+    return pts[chosen], given_used, notes
+
+
+def _defined_rows(problem: Problem, target: Target, tape: Tape, pts: np.ndarray,
+                  exact_exprs: tuple[sympy.Expr, sympy.Expr],
+                  symbols: tuple[sympy.Symbol, ...]) -> np.ndarray:
+    """Where the derivative and the function are finite real numbers: float64 first, high
+    precision where float64 says no (an overflow is not an undefined value)."""
+    function = _function_tape(target)
+    with np.errstate(all="ignore"):
+        ok = np.isfinite(BACKEND.evaluate(tape, pts)[0])
+        if function is not None:
+            ok &= np.isfinite(BACKEND.evaluate(function, pts)[0])
+    for i in np.flatnonzero(~ok):
+        point = precise.exact_point(symbols, pts[i, :len(symbols)])
+        ok[i] = all(precise.evaluate(e, point) is not None for e in exact_exprs)
+    return ok
 
 
 def _function_tape(target: Target) -> Tape | None:
