@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple, Protocol
 
-from gradcheck.errors import UsageError
+from gradcheck.errors import GradcheckError, UsageError
 from gradcheck.problem import Problem
 from gradcheck.submissions import Submission
 from gradcheck.verdict import VERDICTS, GradeResult, VerdictName
@@ -121,6 +121,8 @@ def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, s
         else:
             record(index, _result(sub, "error", reason))
     if jobs:
+        if grader is None:
+            _prepare(jobs, by_id, seed, settings)
         grade_row = _row_grader(by_id, grader or _default_grader(), seed, settings)
         deadline = settings.time_limit + KILL_GRACE
         if _can_fork():
@@ -141,6 +143,19 @@ def _check_options(workers: int, points: int, time_limit: float) -> None:
         raise UsageError(f"points must be at least 1, not {points}")
     if not time_limit > 0:
         raise UsageError(f"the time limit must be a positive number of seconds, not {time_limit}")
+
+
+def _prepare(jobs: list[_Job], by_id: dict[str, Problem], seed: int,
+             settings: BatchSettings) -> None:
+    """Build each question's truth before any row's time limit starts (it has its own
+    budget); a question whose truth cannot be built gives its rows an ``error`` result."""
+    prepare = importlib.import_module("gradcheck.grading").prepare
+    for problem, question in dict.fromkeys((j.submission.problem, j.submission.question)
+                                           for j in jobs):
+        try:
+            prepare(by_id[problem], question, seed=seed, points=settings.points)
+        except GradcheckError:
+            pass
 
 
 def _default_grader() -> Grader:

@@ -17,6 +17,7 @@ import sympy
 
 from gradcheck import diagnosis
 from gradcheck.checks import complete
+from gradcheck.deadline import Timeout, deadline, paused
 from gradcheck.derivation import expand, local_gradients
 from gradcheck.errors import UnsupportedFunctionError
 from gradcheck.points import draw, rng_for
@@ -24,14 +25,15 @@ from gradcheck.problem import Problem, Question, sym
 from gradcheck.tape import build_tape
 from gradcheck.truth import BACKEND, Reference
 
-__all__ = ["alternatives", "case"]
+__all__ = ["alternatives", "case", "warm"]
+
+ALTERNATIVES_BUDGET = 30.0  # seconds to build one question's alternatives (once)
 
 
 
 def case(ref: Reference, extras: list[Any], values: np.ndarray,
           full: sympy.Expr) -> diagnosis.Case:
-    if not extras:
-        extras.append(alternatives(ref))
+    warm(ref, extras)
     forward, stages, derivatives, missing = extras[0]
     single = ref.question.kind == "value"
     # Near zero, values are compared relative to the size of the truth over the domain (as
@@ -43,6 +45,19 @@ def case(ref: Reference, extras: list[Any], values: np.ndarray,
         rtol=ref.tolerance.rtol, atol=atol or 1e-300, single_point=single, forward=forward,
         stages=stages, derivatives=derivatives, missing=missing,
         varied=() if single else _varied(ref, full), square=ref.square)
+
+
+def warm(ref: Reference, extras: list[Any]) -> None:
+    """Build the question's alternatives into ``extras`` once, on their own budget (the
+    running answer's timer is paused): they belong to the question, not to an answer."""
+    if extras:
+        return
+    with paused():
+        try:
+            with deadline(ALTERNATIVES_BUDGET):
+                extras.append(alternatives(ref))
+        except Timeout:
+            extras.append((None, (), (), ()))
 
 
 def alternatives(ref: Reference) -> tuple[Any, ...]:
@@ -123,7 +138,9 @@ def _missing_factors(problem: Problem, question: Question) -> list[tuple[str, st
             units.extend((i, text, expr) for text, expr in parts)
         if len(units) > MAX_UNITS:
             units = [(i, f"d {a} / d {b}", g) for i, (a, b, g) in enumerate(edges)]
-        for k in range(1, len(units)):
+        # A long path: only one factor missing (2^60 subsets would never end).
+        sizes = range(1, len(units)) if len(units) <= MAX_UNITS else (len(units) - 1,)
+        for k in sizes:
             for subset in combinations(units, k):
                 product = sympy.Mul(*(u[2] for u in subset))
                 text = " * ".join(_unit_labels(subset, units, edges))

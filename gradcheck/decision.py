@@ -56,17 +56,6 @@ def final_rtol(ref: Reference) -> float:
     return EXACT
 
 
-def _relative(a: sympy.Float, t: sympy.Float, floor: float) -> float:
-    """|a - t| / max(|t|, floor) in high precision, as a float (inf when t and floor are 0)."""
-    gap = abs(a - t)
-    if gap == 0:
-        return 0.0
-    scale = max(abs(t), sympy.Float(floor))
-    if scale == 0:
-        return float("inf")
-    return float(gap / scale)
-
-
 # -- value questions ----------------------------------------------------------------------
 
 def decide_value(ref: Reference, extras: list[Any], full: sympy.Expr, values: np.ndarray,
@@ -81,7 +70,7 @@ def decide_value(ref: Reference, extras: list[Any], full: sympy.Expr, values: np
                            f"{label_} is a number there.", **base)
     got, truth = precise.to_float(got_hp), float(ref.truth[0])
     rtol = final_rtol(ref)
-    error = _relative(got_hp, truth_hp, 0.0) if truth_hp is not None else float("inf")
+    error = precise.relative(got_hp, truth_hp, 0.0) if truth_hp is not None else float("inf")
     ok = error <= rtol
     evidence = (Evidence(ref.labels[0], truth, got, error, ok),)
     note = " You gave a formula; the question asks for the number." if formula else ""
@@ -184,7 +173,7 @@ def _decide(ref: Reference, extras: list[Any], full: sympy.Expr, base: dict[str,
             wrong_here = error[i] > ref.tolerance.rtol
         else:
             values[i] = precise.to_float(got)
-            error[i] = _relative(got, expected, floor)
+            error[i] = precise.relative(got, expected, floor)
             wrong_here = error[i] > rtol
         if wrong_here:
             wrong.append(int(i))
@@ -343,7 +332,7 @@ def _secret_difference(ref: Reference, base: dict[str, Any], exact_answer: sympy
         got = precise.evaluate(exact_answer, point)
         if got is None:
             return f"it is undefined at some points of the domain where {ref.question.label} is defined"
-        error = _relative(got, expected, floor)
+        error = precise.relative(got, expected, floor)
         if error > rtol:
             return (f"elsewhere in the domain the two differ (relative difference {error:.1g})")
     return None

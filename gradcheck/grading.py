@@ -15,18 +15,18 @@ from typing import Any
 import numpy as np
 import sympy
 
-from gradcheck import precise, truth
+from gradcheck import candidates, precise, truth
 from gradcheck.deadline import Timeout, deadline
 from gradcheck.decision import decide_expression, decide_value
 from gradcheck.derivation import expand
-from gradcheck.errors import ExpressionError, GradcheckError, UnsupportedFunctionError
+from gradcheck.errors import ExpressionError, GradcheckError, ProblemError, UnsupportedFunctionError
 from gradcheck.parsing import Limits, parse_expression
 from gradcheck.problem import Problem
 from gradcheck.tape import Tape, build_tape
 from gradcheck.truth import BACKEND, VALUE_TOLERANCE, Reference
 from gradcheck.verdict import GradeResult
 
-__all__ = ["VALUE_TOLERANCE", "clear_answer_cache", "clear_cache", "grade"]
+__all__ = ["VALUE_TOLERANCE", "clear_answer_cache", "clear_cache", "grade", "prepare"]
 
 NOT_REAL = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I)
 ANSWER_CACHE_SIZE = 20_000
@@ -138,6 +138,21 @@ def _not_real(expr: sympy.Expr) -> str:
         return ("Your answer is not a finite real number or formula (a division by zero, "
                 "an infinity or the root of a negative number).")
     return ""
+
+
+def prepare(problem: Problem, question_id: str, *, seed: int = 0, points: int = 20) -> None:
+    """Build a question's truth and its diagnosis alternatives now, each on its own budget,
+    so that no answer's time limit is ever charged for them (``grade`` does this lazily).
+
+    Raises:
+        ProblemError: the truth cannot be prepared (undefined on the domains, or over
+            ``truth.TRUTH_BUDGET`` seconds): the problem is at fault, not an answer.
+    """
+    try:
+        ref, extras = truth.reference(problem, question_id, seed, points)
+    except GradcheckError as exc:
+        raise ProblemError(problem.path, f"questions.{question_id}", str(exc)) from None
+    candidates.warm(ref, extras)
 
 
 def clear_answer_cache() -> None:

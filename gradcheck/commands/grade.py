@@ -104,12 +104,14 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _one(args: argparse.Namespace, workers: int) -> tuple[BatchReport, str]:
+    from gradcheck.grading import prepare
     from gradcheck.loader import load_problem
     from gradcheck.report.grades import GRADE_RENDERERS, render_answer
     from gradcheck.submissions import Submission
 
     problem = load_problem(args.problem)
     _known_question(problem, args.question)
+    prepare(problem, args.question, seed=args.seed, points=args.points)  # exit 3 if it cannot
     submission = Submission(1, "", problem.id, args.question, args.answer)
     report = _grade((problem,), (submission,), args, workers, progress=None)
     if args.format == "text":
