@@ -121,9 +121,10 @@ def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, s
         else:
             record(index, _result(sub, "error", reason))
     if jobs:
-        if grader is None:
+        chosen = grader or _default_grader()
+        if chosen is importlib.import_module("gradcheck.grading").grade:
             _prepare(jobs, by_id, seed, settings)
-        grade_row = _row_grader(by_id, grader or _default_grader(), seed, settings)
+        grade_row = _row_grader(by_id, chosen, seed, settings)
         deadline = settings.time_limit + KILL_GRACE
         if _can_fork():
             _warm(jobs, grade_row, deadline)

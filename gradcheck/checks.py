@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck import finite_diff
+from gradcheck import finite_diff, precise
 from gradcheck.backends import Backend, get_backend, resolve_backends
 from gradcheck.backends.numpy_backend import NumpyBackend
 from gradcheck.derivation import Target, derive, expand
@@ -220,6 +220,9 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
     pts, has_given = candidates(problem, target, n, rng_for(seed, problem.id, target.question.id))
     values = NumpyBackend().evaluate(tape, pts)
     defined = np.all(np.isfinite(values), axis=0)
+    # Where float64 overflows (exp(800)) high precision says whether the point is really
+    # undefined: an overflow is set aside as such, never counted against the domains.
+    overflow = _defined_in_high_precision(target, pts, ~defined)
     kink = kinks(problem, target, pts, defined)
     where = f"questions.{target.question.id}"
     if has_given and not defined[0]:
@@ -231,7 +234,7 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
                            f"{target.question.label} is asked at a point where it is not "
                            f"differentiable ({format_point(label(target.variables, pts[0]))})",
                            "move the symbols' values off the kink, or ask for a formula")
-    random_defined = defined[int(has_given):]
+    random_defined = (defined | overflow)[int(has_given):]
     if np.mean(~random_defined) > MAX_UNDEFINED:
         undefined = pts[int(has_given):][~random_defined]
         bad = undefined[0]
@@ -241,7 +244,8 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
             f"points in the domains (e.g. {format_point(label(target.variables, bad))})",
             "choose domains where the function and its derivative are defined")
     usable = defined & ~kink
-    set_aside = [SetAside(label(target.variables, row), "undefined" if not ok else
+    set_aside = [SetAside(label(target.variables, row), ("float64 overflow" if overflow[i]
+                                                          else "undefined") if not ok else
                           "non-differentiable", given=bool(has_given and i == 0))
                  for i, (row, ok) in enumerate(zip(pts, defined, strict=True)) if not usable[i]]
     keep = np.flatnonzero(usable)
@@ -252,6 +256,19 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
     last = chosen.max(initial=0)
     relevant = tuple(s for i, s in zip(np.flatnonzero(~usable), set_aside, strict=True) if i <= last)
     return _Sample(points=pts[chosen], given_used=given_used, set_aside=relevant)
+
+
+def _defined_in_high_precision(target: Target, pts: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Mask of the points in ``which`` where the function and its derivatives are finite
+    real numbers in high precision (float64 said they are not)."""
+    found = np.zeros(len(pts), dtype=bool)
+    if not which.any():
+        return found
+    exprs = [precise.exact(e) for e in (target.function, target.first, target.derivative)]
+    for i in np.flatnonzero(which):
+        point = precise.exact_point(target.symbols, pts[i])
+        found[i] = all(precise.evaluate(e, point) is not None for e in exprs)
+    return found
 
 
 def kinks(problem: Problem, target: Target, pts: np.ndarray, defined: np.ndarray) -> np.ndarray:
@@ -313,12 +330,46 @@ def _fd(tape: Tape, pts: np.ndarray, var: int) -> finite_diff.Derivative:
     if not swap.any():
         return finite_diff.Derivative(values=wide.values, error=capped, steps=wide.steps,
                                       method=wide.method)
+    near = _shrinking_central(f, pts, var, near)
     values, steps, error = wide.values.copy(), wide.steps.copy(), capped
     values[swap], steps[swap], error[swap] = near.values[swap], near.steps[swap], near.error[swap]
     return finite_diff.Derivative(
         values=values, error=error, steps=steps,
         method=f"{wide.method}; central (step 1e-6) at {int(swap.sum())} point(s) "
                "where its stencil crosses a kink or a domain edge")
+
+
+FINE_STEPS = (1e-7, 1e-8, 1e-9, 1e-10)  # relative steps tried after KINK_STEP
+
+
+def _shrinking_central(f: finite_diff.Fn, pts: np.ndarray, var: int,
+                       first: finite_diff.Derivative) -> finite_diff.Derivative:
+    """Central differences whose stencil keeps off a kink the point is very close to.
+
+    Within a step of a kink whose slope is continuous (relu(x)**2, x*Abs(x) at 0), the
+    one-sided test sees no kink, yet a central difference that straddles it is off by
+    O(h). Steps shrink by 10 until two successive estimates agree; the larger of the two
+    is kept (less rounding), its error widened by their gap. Where none agree (the point
+    is on such a kink: x*Abs(x) at 0 gives h for every h), the error is taken as linear in
+    h and the last two estimates are extrapolated to h = 0.
+    """
+    ests = [first, *(finite_diff.central(f, pts, var, rel_step=s) for s in FINE_STEPS)]
+    values, error, steps = first.values.copy(), first.error.copy(), first.steps.copy()
+    settled = np.zeros(len(pts), dtype=bool)
+    for a, b in zip(ests, ests[1:], strict=False):
+        with np.errstate(all="ignore"):
+            gap = np.abs(a.values - b.values)
+            ok = ~settled & (gap <= np.maximum(STENCIL_AGREE * np.abs(a.values),
+                                               10 * (a.error + b.error)))
+        values[ok], error[ok], steps[ok] = a.values[ok], (gap + a.error)[ok], a.steps[ok]
+        settled |= ok
+    a, b = ests[-2], ests[-1]
+    with np.errstate(all="ignore"):
+        linear = b.values - (a.values - b.values) / 9
+        gap = np.abs(a.values - b.values) / 9 + b.error
+    last = ~settled
+    values[last], error[last], steps[last] = linear[last], gap[last], b.steps[last]
+    return finite_diff.Derivative(values=values, error=error, steps=steps, method=first.method)
 
 
 def _autograd(problem: Problem, target: Target, backend: Backend, pts: np.ndarray,

@@ -5,7 +5,8 @@ A float64 point is a dyadic rational, so it is substituted exactly; decimal cons
 expression is then evaluated with mpmath, each distinct subexpression once (a graph of
 60 nested stages costs 60 steps, not 60 squared), at 50 digits and again at 100: when
 the two agree to ``DIGITS`` significant digits the value is kept, else the precision
-doubles (cancellation such as ``cosh(40) - sinh(40)`` needs it) up to ``MAX_DPS``. A
+doubles (cancellation such as ``cosh(40) - sinh(40)`` needs it) up to ``MAX_DPS``; an
+argument out of bounds (log of 0) is retried at higher precision too. A
 value that shrinks with every doubling is an exact zero that cancels. A value that is
 not a finite real number (a logarithm of a negative number, a division by zero, a root
 of a negative number) is None.
@@ -76,7 +77,12 @@ def evaluate(expr: sympy.Expr, point: dict[sympy.Symbol, sympy.Rational]) -> Val
                 value = _Evaluator(point).value(expr)
         except (_Undefined, ZeroDivisionError, ValueError, OverflowError, TypeError,
                 ArithmeticError, AttributeError, RecursionError):
-            return None
+            # log(1 - 1/(1 + exp(-190))) meets log(0) at 50 digits, not at 100: only an
+            # argument that stays out of bounds at every precision is undefined.
+            if previous is not None or dps * 2 > MAX_DPS:
+                return None
+            dps *= 2
+            continue
         if previous is not None:
             with mpmath.workdps(dps):
                 if value == previous or abs(value - previous) <= abs(value) * mpmath.mpf(10) ** -DIGITS:

@@ -182,3 +182,43 @@ def test_a_value_error_exactly_at_the_tolerance_passes(write_problem) -> None:
     problem = load_problem(path)
     assert grade(problem, "q", "3").verdict == "pass"  # |3 - 2| / 2 = 0.5 exactly
     assert grade(problem, "q", "3.0001").verdict == "fail"
+
+
+# -- the check stage -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("of", ["Max(x, 0)**2", "x*Abs(x)"])
+@pytest.mark.parametrize("at", [3e-7, -5e-7, 1e-9, 0.0])
+def test_check_passes_near_a_kink_whose_slope_is_continuous(write_problem, of, at) -> None:
+    # d/dx relu(x)^2 = 2 relu(x) and d/dx x|x| = 2|x| are continuous: a central difference
+    # whose stencil straddles 0 is off by O(h), which once read as a 5e-4 error.
+    from gradcheck.checks import check
+
+    path = write_problem(f'id = "p"\n[symbols.x]\nvalue = {at!r}\n[[questions]]\nid = "q"\n'
+                         f'of = "{of}"\nwrt = "x"\n')
+    assert check([load_problem(path)]).passed
+
+
+def test_check_sets_float64_overflow_aside_instead_of_refusing_the_domain(write_problem) -> None:
+    # Binary cross-entropy is defined everywhere; float64 overflows for large |w x|.
+    from gradcheck.checks import check
+
+    of = PROBLEMS["bce"][1]
+    path = write_problem('id = "p"\n[symbols.x]\ndomain = [-20, 20]\n[symbols.w]\n'
+                         'domain = [-10, 10]\n[symbols.y]\ndomain = [0, 1]\n[[questions]]\n'
+                         f'id = "q"\nof = "{of}"\nwrt = "x"\n')
+    report = check([load_problem(path)])
+    assert report.passed
+    assert {s.reason for s in report.results[0].set_aside} == {"float64 overflow"}
+
+
+def test_check_still_catches_a_wrong_table_entry(write_problem, monkeypatch) -> None:
+    import numpy as np
+
+    from gradcheck.backends import numpy_backend
+    from gradcheck.checks import check
+
+    path = write_problem('id = "p"\n[symbols.x]\ndomain = [0.5, 2]\n[[questions]]\nid = "q"\n'
+                         'of = "coth(x)"\nwrt = "x"\n')
+    assert check([load_problem(path)]).passed
+    monkeypatch.setitem(numpy_backend.TABLE, "coth", lambda x: 1.001 / np.tanh(x))
+    assert not check([load_problem(path)]).passed
