@@ -292,16 +292,19 @@ def prove(answer: sympy.Expr, truth: sympy.Expr) -> bool | str | None:
     ``"timeout"`` when it ran out of time; None when the rewrite ended but gave no proof
     (an equal pair SymPy cannot cancel, or a different one: sampling decides).
 
-    The rewrite is chosen by measurement (docs/grading.md): ``expand`` then ``cancel``
-    settles the polynomial and rational answers of a class in milliseconds; ``simplify``
-    and ``equals`` are slower and settled few more.
+    The rewrite is chosen by measurement (docs/grading.md, section 5): ``expand`` then
+    ``cancel`` prove every pass of the bank's answer tests and 81% of random equal
+    rewrites, at 1.6 ms on average and 60 ms at most, far inside the budget, so whether a
+    pass is proved does not depend on the machine's load. ``simplify`` and ``equals``
+    proved all the rewrites but at 14-19 ms on average and up to 0.5 s: near the budget,
+    the same answer would be proved on one run and sampled on the next.
     """
     try:
         with deadline(PROOF_BUDGET):
             difference = sympy.expand(answer - truth)
-            if difference == 0:
+            if difference == 0 or sympy.cancel(difference) == 0:
                 return True
-            return True if sympy.cancel(difference) == 0 else None
+            return None
     except Timeout:
         return "timeout"
     except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError,
