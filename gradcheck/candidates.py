@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import sympy
 
-from gradcheck import diagnosis
+from gradcheck import diagnosis, graph_mistakes
 from gradcheck.checks import complete
 from gradcheck.deadline import Timeout, deadline, paused
 from gradcheck.derivation import expand, local_gradients
 from gradcheck.errors import UnsupportedFunctionError
-from gradcheck.points import draw, rng_for
+from gradcheck.points import draw, number, rng_for
 from gradcheck.problem import Problem, Question, sym
 from gradcheck.tape import build_tape
 from gradcheck.truth import BACKEND, Reference
@@ -32,9 +32,9 @@ ALTERNATIVES_BUDGET = 30.0  # seconds to build one question's alternatives (once
 
 
 def case(ref: Reference, extras: list[Any], values: np.ndarray,
-          full: sympy.Expr) -> diagnosis.Case:
+         full: sympy.Expr, text: str = "") -> diagnosis.Case:
     warm(ref, extras)
-    forward, stages, derivatives, missing = extras[0]
+    forward, stages, derivatives, missing, graph, plugged = extras[0]
     single = ref.question.kind == "value"
     # Near zero, values are compared relative to the size of the truth over the domain (as
     # the decision does), not to a fixed floor that would make every tiny value alike.
@@ -44,7 +44,9 @@ def case(ref: Reference, extras: list[Any], values: np.ndarray,
         label=ref.question.label, of=ref.question.of, truth=ref.truth, answer=values,
         rtol=ref.tolerance.rtol, atol=atol or 1e-300, single_point=single, forward=forward,
         stages=stages, derivatives=derivatives, missing=missing,
-        varied=() if single else _varied(ref, full), square=ref.square)
+        varied=() if single else _varied(ref, full), square=ref.square, graph=graph,
+        plugged=plugged, text=text, given_used=ref.given_used,
+        formula=bool(full.free_symbols))
 
 
 def warm(ref: Reference, extras: list[Any]) -> None:
@@ -57,7 +59,7 @@ def warm(ref: Reference, extras: list[Any]) -> None:
             with deadline(ALTERNATIVES_BUDGET):
                 extras.append(alternatives(ref))
         except Timeout:
-            extras.append((None, (), (), ()))
+            extras.append((None, (), (), (), (), ()))
 
 
 def alternatives(ref: Reference) -> tuple[Any, ...]:
@@ -81,7 +83,35 @@ def alternatives(ref: Reference) -> tuple[Any, ...]:
     for size in sizes:
         out.append(tuple(cands[start:start + size]))
         start += size
-    return (values[0], *out)
+    return (values[0], *out, _graph(ref), _plugged(ref))
+
+
+def _graph(ref: Reference) -> tuple[diagnosis.Candidate, ...]:
+    """The graph mistakes' formulas (gradcheck.graph_mistakes) evaluated at the points."""
+    alts = graph_mistakes.alternatives(ref.problem, ref.question)
+    if not alts:
+        return ()
+    exprs = [expand(ref.problem, a.expr, keep=ref.cut) for a in alts]
+    try:
+        values = BACKEND.evaluate(build_tape(exprs, ref.target.symbols), ref.points)
+    except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError):
+        return ()
+    return tuple(diagnosis.Candidate(a.where, a.where, values[i], kind=a.kind, text=a.text,
+                                     stage=a.stage, weak=a.weak) for i, a in enumerate(alts))
+
+
+def _plugged(ref: Reference) -> tuple[diagnosis.Candidate, ...]:
+    """The truth with one symbol fixed at its given value (a formula question only)."""
+    given = ref.problem.given_point
+    if ref.question.kind == "value" or not given or not ref.given_used:
+        return ()
+    named = [(n, v) for n, v in given.items() if sym(n) in ref.truth_full.free_symbols]
+    if len(named) < 2:
+        return ()
+    exprs = [ref.truth_full.xreplace({sym(n): sympy.nsimplify(v)}) for n, v in named]
+    values = BACKEND.evaluate(build_tape(exprs, ref.target.symbols), ref.points)
+    return tuple(diagnosis.Candidate(n, f"{n} = {number(v)}", values[i])
+                 for i, (n, v) in enumerate(named))
 
 
 def _compiles(expr: sympy.Expr, ref: Reference) -> bool:
@@ -138,8 +168,11 @@ def _missing_factors(problem: Problem, question: Question) -> list[tuple[str, st
             units.extend((i, text, expr) for text, expr in parts)
         if len(units) > MAX_UNITS:
             units = [(i, f"d {a} / d {b}", g) for i, (a, b, g) in enumerate(edges)]
+        # When an edge's local gradient is 1 (d v / d a for v = a + u), the answer may be
+        # that 1 alone: every other local gradient is then the missing product.
+        top = len(units) + (len(edges) < len(path))
         # A long path: only one factor missing (2^60 subsets would never end).
-        sizes = range(1, len(units)) if len(units) <= MAX_UNITS else (len(units) - 1,)
+        sizes = range(1, top) if len(units) <= MAX_UNITS else (len(units) - 1,)
         for k in sizes:
             for subset in combinations(units, k):
                 product = sympy.Mul(*(u[2] for u in subset))

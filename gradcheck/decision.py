@@ -59,7 +59,8 @@ def final_rtol(ref: Reference) -> float:
 # -- value questions ----------------------------------------------------------------------
 
 def decide_value(ref: Reference, extras: list[Any], full: sympy.Expr, values: np.ndarray,
-                 base: dict[str, Any], exact_answer: sympy.Expr) -> GradeResult:
+                 base: dict[str, Any], exact_answer: sympy.Expr, *,
+                 hide: bool = False) -> GradeResult:
     label_ = ref.question.label
     formula = bool(full.free_symbols)
     point = precise.exact_point(ref.symbols, ref.points[0, :len(ref.symbols)])
@@ -79,8 +80,8 @@ def decide_value(ref: Reference, extras: list[Any], full: sympy.Expr, values: np
         return GradeResult(verdict="pass", feedback=f"Correct: {label_} = {number(truth)} at "
                            f"{ref.shown[0]}.{note}", evidence=evidence, decision=decision, **base)
     values = np.array([got])
-    finding = diagnosis.diagnose(case(ref, extras, values, full))
-    where = f"at {ref.shown[0]} your answer gives {number(got)} but {label_} is {number(truth)}."
+    finding = diagnosis.diagnose(case(ref, extras, values, full, base["answer"]))
+    where = f"at {ref.shown[0]} your answer gives {number(got)}{_but(label_, truth, hide)}"
     feedback = f"{finding.feedback} A{where[1:]}" if finding else f"Not right: {where}"
     return GradeResult(verdict="fail", feedback=feedback + note, evidence=evidence,
                        diagnosis=finding.diagnosis if finding else None, decision=decision,
@@ -123,7 +124,7 @@ class _Points:
 
 def decide_expression(ref: Reference, extras: list[Any], full: sympy.Expr, values: np.ndarray,
                       base: dict[str, Any], exact_answer: sympy.Expr, answer_tape: Tape,
-                      time_limit: float) -> GradeResult:
+                      time_limit: float, *, hide: bool = False) -> GradeResult:
     """Decide an expression answer (see the module docstring).
 
     Raises:
@@ -140,11 +141,11 @@ def decide_expression(ref: Reference, extras: list[Any], full: sympy.Expr, value
                                         "answer"))
             if len(rows):
                 at.add(ref, complete(ref.target, ref.problem, rows), answer_tape)
-        return _decide(ref, extras, full, base, exact_answer, at)
+        return _decide(ref, extras, full, base, exact_answer, at, hide)
 
 
 def _decide(ref: Reference, extras: list[Any], full: sympy.Expr, base: dict[str, Any],
-            exact_answer: sympy.Expr, at: _Points) -> GradeResult:
+            exact_answer: sympy.Expr, at: _Points, hide: bool) -> GradeResult:
     rtol = final_rtol(ref)
     floor = FLOOR * ref.scale
     values, truth = at.values, at.truth
@@ -192,20 +193,25 @@ def _decide(ref: Reference, extras: list[Any], full: sympy.Expr, base: dict[str,
     base |= {"evidence": evidence}
     compared = len(values)
     if wrong:
-        return _wrong(ref, extras, full, base, at, wrong[0], agree, error[wrong[0]])
+        return _wrong(ref, extras, full, base, at, wrong[0], agree, error[wrong[0]], hide)
     if undefined:
         return _undefined(ref, base, at, exact_answer, undefined[0], int((~shown_ok).sum()))
     return _confirm(ref, base, exact_answer, compared, rtol, floor)
 
 
 def _wrong(ref: Reference, extras: list[Any], full: sympy.Expr, base: dict[str, Any],
-           at: _Points, first: int, agree: np.ndarray, error: float) -> GradeResult:
+           at: _Points, first: int, agree: np.ndarray, error: float, hide: bool) -> GradeResult:
     label_ = ref.question.label
     values = at.values[:len(ref.points)]
-    finding = diagnosis.diagnose(case(ref, extras, values, full))
-    where = (f"at {at.shown[first]} your answer gives {number(at.values[first])} but {label_} is "
-             f"{number(at.truth[first])}.")
-    if not finding and error < VERY_CLOSE:
+    where = (f"at {at.shown[first]} your answer gives {number(at.values[first])}"
+             f"{_but(label_, at.truth[first], hide)}")
+    # A difference this small is no known mistake: say how close it is instead.
+    close = error < VERY_CLOSE and bool(np.all(np.isfinite(at.values)))
+    finding = None if close else diagnosis.diagnose(case(ref, extras, values, full, base["answer"]))
+    if close:
+        if hide:
+            return GradeResult(verdict="fail", feedback=f"Very close, but not equal to {label_}.",
+                               **base)
         differs = _symbolic_difference(ref, full)
         text = (f"your answer minus {label_} is {differs}, not 0" if differs
                 else f"the relative difference is {error:.1g}")
@@ -339,6 +345,11 @@ def _secret_difference(ref: Reference, base: dict[str, Any], exact_answer: sympy
         if error > rtol:
             return (f"elsewhere in the domain the two differ (relative difference {error:.1g})")
     return None
+
+
+def _but(label: str, truth: float, hide: bool) -> str:
+    """`` but d loss / d w is -2.`` or, with the truth hidden, ``, which is not d loss / d w.``"""
+    return f", which is not {label}." if hide else f" but {label} is {number(truth)}."
 
 
 def _where(ref: Reference, compared: int) -> str:

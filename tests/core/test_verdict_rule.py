@@ -218,7 +218,51 @@ def test_check_still_catches_a_wrong_table_entry(write_problem, monkeypatch) -> 
     from gradcheck.checks import check
 
     path = write_problem('id = "p"\n[symbols.x]\ndomain = [0.5, 2]\n[[questions]]\nid = "q"\n'
-                         'of = "coth(x)"\nwrt = "x"\n')
+                         'of = "sinh(x)"\nwrt = "x"\n')
     assert check([load_problem(path)]).passed
-    monkeypatch.setitem(numpy_backend.TABLE, "coth", lambda x: 1.001 / np.tanh(x))
+    monkeypatch.setitem(numpy_backend.TABLE, "sinh", lambda x: 1.001 * np.sinh(x))
     assert not check([load_problem(path)]).passed
+
+
+# -- the problem's cost is never charged to an answer (issue 14.4) -------------------------
+
+def test_a_slow_truth_is_not_charged_to_the_answer(monkeypatch) -> None:
+    import time as clock
+
+    from gradcheck import grading, truth
+
+    real = truth.derive_question
+
+    def slow(*args: object) -> object:
+        clock.sleep(0.3)  # a truth that takes longer than the answer's whole time limit
+        return real(*args)  # type: ignore[arg-type]
+
+    grading.clear_cache()
+    monkeypatch.setattr(truth, "derive_question", slow)
+    problem = load_problem(SEEDS / "linear-regression.toml")
+    assert grade(problem, "dloss_dw", "2x(wx-y)", time_limit=0.1).verdict == "pass"
+    assert grade(problem, "dloss_dw", "x(wx-y)", time_limit=0.1).verdict == "fail"
+    grading.clear_cache()
+
+
+def test_a_truth_that_cannot_be_prepared_is_a_bad_problem(monkeypatch, capsys) -> None:
+    from gradcheck import grading, truth
+    from gradcheck.cli import main
+
+    grading.clear_cache()
+    monkeypatch.setattr(truth, "TRUTH_BUDGET", 1e-6)
+    code = main(["grade", str(SEEDS / "linear-regression.toml"), "--question", "dloss_dw",
+                 "--answer", "2x(wx-y)"])
+    err = capsys.readouterr().err
+    assert code == 3 and "linear-regression" in err and "could not be prepared" in err
+    result = grade(load_problem(SEEDS / "linear-regression.toml"), "dloss_dw", "2x(wx-y)")
+    assert result.verdict == "error"  # never "invalid": the answer is not at fault
+    grading.clear_cache()
+
+
+def test_verify_of_a_wrong_abs_gradient_exits_1(capsys) -> None:
+    from gradcheck.cli import main
+
+    code = main(["verify", "--function", "Abs(w*x - y)", "--wrt", "w", "--answer",
+                 "sign(w*x - y)"])
+    assert code == 1 and "FAIL" in capsys.readouterr().out
