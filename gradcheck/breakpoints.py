@@ -49,7 +49,7 @@ def switches(exprs: Iterable[sympy.Expr]) -> tuple[Switch, ...]:
 
 
 def _node_switches(node: sympy.Basic) -> list[Switch]:
-    if isinstance(node, (sympy.Abs, sympy.sign, sympy.Heaviside)):
+    if isinstance(node, (sympy.Abs, sympy.sign, sympy.Heaviside, sympy.DiracDelta)):
         return [(node.args[0], False)]
     if isinstance(node, (sympy.floor, sympy.ceiling)):
         return [(node.args[0], True)]
@@ -62,7 +62,21 @@ def _node_switches(node: sympy.Basic) -> list[Switch]:
             for rel in _relations(cond):
                 out.append((rel.lhs - rel.rhs, False))
         return out
+    if isinstance(node, _kink_classes()):
+        # A registry row that jumps (gradcheck.ops) and has no rule above: where its
+        # first argument crosses 0 is the best guess, and a test keeps this list complete.
+        return [(node.args[0], False)]
     return []
+
+
+def _kink_classes() -> tuple[type, ...]:
+    from gradcheck import ops
+
+    return ops.kink_classes()
+
+
+HANDLED = (sympy.Abs, sympy.sign, sympy.Heaviside, sympy.DiracDelta, sympy.floor, sympy.ceiling,
+           sympy.Max, sympy.Min, sympy.Piecewise)
 
 
 def _relations(cond: sympy.Basic) -> list[sympy.core.relational.Relational]:

@@ -44,6 +44,9 @@ def exact(expr: sympy.Expr) -> sympy.Expr:
     >>> exact(sympy.Float("0.1") * sympy.Symbol("x"))
     x/10
     """
+    from gradcheck import ops  # rewrites of what SymPy cannot evalf (erfcinv)
+
+    expr = ops.evalf_form(expr)
     floats = expr.atoms(sympy.Float)
     if not floats:
         return expr

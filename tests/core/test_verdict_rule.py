@@ -266,3 +266,10 @@ def test_verify_of_a_wrong_abs_gradient_exits_1(capsys) -> None:
     code = main(["verify", "--function", "Abs(w*x - y)", "--wrt", "w", "--answer",
                  "sign(w*x - y)"])
     assert code == 1 and "FAIL" in capsys.readouterr().out
+
+
+def test_every_registry_function_with_breakpoints_is_handled() -> None:
+    # A function added to gradcheck.ops with kink=True must get its pieces sampled too.
+    from gradcheck import breakpoints, ops
+
+    assert set(ops.kink_classes()) <= set(breakpoints.HANDLED)
