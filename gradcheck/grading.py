@@ -209,6 +209,8 @@ def prepare(problem: Problem, question_id: str, *, seed: int = 0, points: int = 
         ProblemError: the truth cannot be prepared (undefined on the domains, or over
             ``truth.TRUTH_BUDGET`` seconds): the problem is at fault, not an answer.
     """
+    if problem.arrays is not None:  # vectors and matrices have their own grader
+        return
     try:
         ref, extras = truth.reference(problem, question_id, seed, points)
     except GradcheckError as exc:
