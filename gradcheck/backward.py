@@ -155,7 +155,7 @@ def _answered_names(grad_fn: GradFn | type, problem: Problem) -> set[str]:
 def _verify(grad_fn: GradFn | type, problem: Problem, question: Question, n: int,
             seed: int) -> QuestionResult:
     target = derive_question(problem, question)
-    tape = target_tape(problem, target, [target.function, target.first, target.derivative])
+    tape = target_tape(problem, target, target.graph)
     sample = sample_points(problem, target, tape, n, seed)
     pts = sample.points
     truth = NumpyBackend().evaluate(tape, pts)

@@ -26,7 +26,7 @@ import sympy
 from gradcheck import diagnosis
 from gradcheck.backends.numpy_backend import NumpyBackend
 from gradcheck.checks import MAX_UNDEFINED, candidates, complete
-from gradcheck.derivation import Target, derive_question, expand, local_gradients
+from gradcheck.derivation import Target, derive_question, expand, local_gradients, reached_inputs
 from gradcheck.errors import ExpressionError, GradcheckError, UnsupportedFunctionError
 from gradcheck.parsing import Limits, parse_expression
 from gradcheck.points import draw, format_point, given, label, number, rng_for
@@ -47,6 +47,7 @@ MARGINAL = 1e-12
 POLY_OPS = frozenset({"input", "const", "add", "mul", "neg", "powi"})
 NOT_REAL = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I)
 CACHE_SIZE = 512
+TOO_LARGE = "(too large to show as one formula: the derivative was computed stage by stage)"
 _BACKEND = NumpyBackend()
 
 
@@ -68,7 +69,7 @@ class _Reference:
     labels: tuple[tuple[tuple[str, float], ...], ...]
     shown: tuple[str, ...]
     expected: str
-    truth_full: sympy.Expr
+    truth_full: sympy.Expr | None  # None: too large to build (see Target.closed_form)
     truth_symbols: frozenset[str]
     truth_poly: bool
     names: dict[str, sympy.Expr]
@@ -175,16 +176,18 @@ def _reference(problem: Problem, question_id: str, seed: int,
 
 def _build_reference(problem: Problem, question: Question, seed: int, n: int) -> _Reference:
     target = derive_question(problem, question)
-    tape = build_tape([target.derivative], target.symbols)
+    # The truth is evaluated from the compiled adjoint program; its closed form (built
+    # only when small enough) is for showing, and for the exact polynomial difference.
+    tape = target.build(target.graph[2:])
     pts, given_used = _sample(problem, target, tape, seed, max(n, 1))
     truth = _BACKEND.evaluate(tape, pts)[0]
-    full = expand(problem, target.derivative)
+    full = target.closed_form("derivative")
     if question.kind == "value":
         tol = tolerance_for("float64", question.tolerance or problem.tolerance or VALUE_TOLERANCE)
         expected = f"{float(truth[0]):.10g}"
     else:
         tol = tolerance_for("float64", question.tolerance)
-        expected = sympy.sstr(full)
+        expected = sympy.sstr(full) if full is not None else TOO_LARGE
     n_sym = len(problem.symbols)
     return _Reference(
         problem=problem, question=question, target=target, tolerance=tol, points=pts,
@@ -192,19 +195,25 @@ def _build_reference(problem: Problem, question: Question, seed: int, n: int) ->
         labels=tuple(label(target.variables, row) for row in pts),
         shown=tuple(format_point(label(problem.symbol_names, row[:n_sym])) for row in pts),
         expected=expected, truth_full=full,
-        truth_symbols=frozenset(s.name for s in full.free_symbols),
+        truth_symbols=(frozenset(s.name for s in full.free_symbols) if full is not None
+                       else target.inputs_of(target.graph[2:])),
         truth_poly=tape.ops <= POLY_OPS and all(i.param >= 0 for i in tape.instructions
                                                 if i.op == "powi"),
         names=dict(problem.names()), stage_symbols=frozenset(map(sym, problem.stage_names)),
-        inputs_of={name: frozenset(s.name for s in expr.free_symbols)
-                   for name, expr in target.cut},
+        inputs_of={name: reached_inputs(target.stages, [sym(name)]) for name in target.cut_names},
         square=_has_square(target))
 
 
 def _has_square(target: Target) -> bool:
     """Whether the function squares something that depends on the (first) variable."""
     wrt = sym(target.question.wrt[0])
-    return any(p.exp == 2 and p.base.has(wrt) for p in target.function.atoms(sympy.Pow))
+    function = target.closed_form("function")
+    if function is None:
+        # Too deep to expand: any stage that squares something depending on wrt.
+        return any(p.exp == 2 and target.inputs_of([p.base]) & {wrt.name}
+                   for _, expr in target.stages
+                   for p in expr.atoms(sympy.Pow))
+    return any(p.exp == 2 and p.base.has(wrt) for p in function.atoms(sympy.Pow))
 
 
 def _sample(problem: Problem, target: Target, tape: Tape, seed: int,
@@ -253,10 +262,11 @@ def _sample(problem: Problem, target: Target, tape: Tape, seed: int,
 def _function_tape(target: Target) -> Tape | None:
     """The question's function compiled, or None when it is a bare variable (always defined)
     or cannot be compiled (the derivative's own definedness is then all that is checked)."""
-    if target.function.is_Symbol or target.function.is_Number:
+    function = target.graph[0]
+    if function.is_Number or (function.is_Symbol and function.name in target.variables):
         return None
     try:
-        return build_tape([target.function], target.symbols)
+        return target.build([function])
     except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError):
         return None
 
@@ -409,7 +419,7 @@ def _more(others: int, total: int) -> str:
 
 def _symbolic_difference(ref: _Reference, full: sympy.Expr, time_limit: float) -> str | None:
     """For polynomials only: the exact difference when it is not zero, else None."""
-    if not ref.truth_poly:
+    if not ref.truth_poly or ref.truth_full is None:
         return None
     answer = expand(ref.problem, full)
     try:
