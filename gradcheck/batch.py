@@ -9,11 +9,13 @@ input order and do not depend on the number of workers.
 
 from __future__ import annotations
 
+import ctypes
 import difflib
 import importlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -23,9 +25,10 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, NamedTuple, Protocol
 
 from gradcheck.errors import UsageError
+from gradcheck.gradebook import Column, columns
 from gradcheck.problem import Problem
 from gradcheck.submissions import Submission
-from gradcheck.verdict import VERDICTS, GradeResult, VerdictName
+from gradcheck.verdict import Counts, GradeResult, VerdictName
 
 __all__ = ["BatchReport", "BatchSettings", "Grader", "Progress", "grade_batch"]
 
@@ -34,6 +37,8 @@ KILL_GRACE = 0.5  # seconds a row may run past the time limit before its worker 
 MAX_CHUNK = 200
 FLUSH_SECONDS = 0.02  # a worker sends its results at least this often
 POLL_SECONDS = 0.05   # how often the parent looks at workers that are between rows
+PARENT_POLL_SECONDS = 0.2  # how often a worker checks that the batch that forked it still lives
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class Grader(Protocol):
@@ -61,10 +66,13 @@ class BatchReport:
     seed: int
     settings: BatchSettings
     results: tuple[GradeResult, ...]
-    counts: tuple[tuple[VerdictName, int], ...]
+    counts: Counts
+    """Rows per verdict, a mapping: ``report.counts["pass"]``."""
     names: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Each problem's declared symbol and stage names: the only names a renderer may
     print as math (they were validated by the loader)."""
+    questions: tuple[Column, ...] = ()
+    """Every question of the bank with its points, in bank order (the gradebook's columns)."""
 
     @property
     def passed(self) -> bool:
@@ -72,7 +80,7 @@ class BatchReport:
         return all(r.passed for r in self.results)
 
     def count(self, verdict: VerdictName) -> int:
-        return dict(self.counts)[verdict]
+        return self.counts[verdict]
 
 
 class _Job(NamedTuple):
@@ -129,9 +137,10 @@ def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, s
         else:
             _run_in_process(jobs, grade_row, deadline, record)
     final = tuple(r for r in results if r is not None)
-    counts = tuple((v, sum(r.verdict == v for r in final)) for v in VERDICTS)
+    counts = Counts.of(r.verdict for r in final)
     names = tuple((p.id, tuple(p.names())) for p in bank)
-    return BatchReport(seed=seed, settings=settings, results=final, counts=counts, names=names)
+    return BatchReport(seed=seed, settings=settings, results=final, counts=counts, names=names,
+                       questions=columns(bank))
 
 
 def _check_options(workers: int, points: int, time_limit: float) -> None:
@@ -237,13 +246,14 @@ def _warm(jobs: list[_Job], grade_row: Callable[[_Job], GradeResult], deadline: 
 # parent still knows, per row, which one is running and for how long.
 
 
-def _serve(conn: Connection, grade_row: Callable[[_Job], GradeResult], now: Any) -> None:
+def _serve(conn: Connection, grade_row: Callable[[_Job], GradeResult], now: Any,
+           parent: int) -> None:
     """Worker loop: grade each chunk, sending results in small batches."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _orphan_proof(parent, keep=conn)
     while True:
         try:
             chunk = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):
             return
         if chunk is None:
             return
@@ -255,10 +265,55 @@ def _serve(conn: Connection, grade_row: Callable[[_Job], GradeResult], now: Any)
             now[1] = time.monotonic()
             done.append((job.position, grade_row(job)))
             if time.monotonic() - sent > FLUSH_SECONDS:
-                conn.send(done)
+                _send(conn, done)
                 done, sent = [], time.monotonic()
         now[1] = 0.0
+        _send(conn, done)
+
+
+def _send(conn: Connection, done: list[tuple[int, GradeResult]]) -> None:
+    try:
         conn.send(done)
+    except OSError:  # the parent is gone: nobody wants these results
+        os._exit(0)
+
+
+# Pipe ends the parent holds. A forked worker inherits them all: while it holds the
+# parent's end of its own pipe, its recv() never sees end-of-file, so a worker whose
+# parent was killed would wait on the pipe for ever. Each worker closes them first.
+_PARENT_ENDS: set[Connection] = set()
+
+
+def _orphan_proof(parent: int, keep: Connection) -> None:
+    """Make this worker exit when the batch that forked it dies, however it dies.
+
+    Three independent ways: no inherited pipe ends (so reading the pipe ends at
+    end-of-file), PR_SET_PDEATHSIG on Linux (the kernel kills us with the parent),
+    and a thread that polls the parent's pid (other systems, and the moment before
+    prctl took effect).
+    """
+    for end in list(_PARENT_ENDS):
+        if end is not keep:
+            end.close()
+    _PARENT_ENDS.clear()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    for name in ("SIGTERM", "SIGHUP"):  # not the parent's handlers: just die
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(0)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(0)
 
 
 class _Worker:
@@ -267,14 +322,23 @@ class _Worker:
     def __init__(self, ctx: Any, grade_row: Callable[[_Job], GradeResult]) -> None:
         self.conn, child = ctx.Pipe()
         self.now = ctx.RawArray("d", 2)  # [position of the row being graded, its start]
-        self.process = ctx.Process(target=_serve, args=(child, grade_row, self.now), daemon=True)
-        self.process.start()
-        child.close()
+        _PARENT_ENDS.update((self.conn, child))
+        self.process = ctx.Process(target=_serve, args=(child, grade_row, self.now, os.getpid()),
+                                   daemon=True)
+        try:
+            self.process.start()
+        finally:
+            _PARENT_ENDS.discard(child)
+            child.close()
         self.jobs: deque[_Job] = deque()
 
     def give(self, chunk: list[_Job]) -> None:
+        """Send a chunk; a worker that died meanwhile is found by ``_attend`` (its pipe is shut)."""
         self.jobs.extend(chunk)
-        self.conn.send(chunk)
+        try:
+            self.conn.send(chunk)
+        except OSError:
+            pass
 
     def running(self) -> tuple[int, float] | None:
         """(position, start) of the row being graded, or None between rows."""
@@ -287,6 +351,10 @@ class _Worker:
     def kill(self) -> None:
         self.process.kill()
         self.process.join()
+        self.close()
+
+    def close(self) -> None:
+        _PARENT_ENDS.discard(self.conn)
         self.conn.close()
 
     def stop(self) -> None:
@@ -298,7 +366,7 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
-        self.conn.close()
+        self.close()
 
 
 def _chunk_size(jobs: int, workers: int) -> int:
@@ -310,8 +378,10 @@ def _run_pool(jobs: list[_Job], grade_row: Callable[[_Job], GradeResult], worker
     size = _chunk_size(len(jobs), workers)
     queue = deque(jobs[i:i + size] for i in range(0, len(jobs), size))
     ctx = multiprocessing.get_context("fork")
-    pool = [_Worker(ctx, grade_row) for _ in range(min(workers, len(queue)))]
+    pool: list[_Worker] = []
+    finished = False
     try:
+        pool.extend(_Worker(ctx, grade_row) for _ in range(min(workers, len(queue))))
         while queue or any(w.jobs for w in pool):
             for w in pool:
                 if not w.jobs and queue:
@@ -321,9 +391,13 @@ def _run_pool(jobs: list[_Job], grade_row: Callable[[_Job], GradeResult], worker
             for i, w in enumerate(pool):
                 if w.jobs:
                     pool[i] = _attend(w, ctx, grade_row, queue, deadline, record)
-    finally:
+        finished = True
+    finally:  # interrupted (Ctrl-C, SIGTERM, SIGHUP): kill at once, but reap every worker
         for w in pool:
-            w.stop()
+            if finished:
+                w.stop()
+            else:
+                w.kill()
 
 
 def _next_check(busy: list[_Worker], deadline: float) -> float:

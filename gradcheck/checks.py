@@ -189,7 +189,7 @@ def target_tape(problem: Problem, target: Target, exprs: Sequence[object]) -> Ta
 
 def complete(target: Target, problem: Problem, symbol_points: np.ndarray) -> np.ndarray:
     """Add the forward value of each cut stage to points over the symbols."""
-    if not target.cut:
+    if not target.cut_names:
         return symbol_points
     extra = NumpyBackend().evaluate(target.build_cut(), symbol_points)
     return np.column_stack([symbol_points, *extra])

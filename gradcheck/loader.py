@@ -34,7 +34,7 @@ from gradcheck.tolerances import Tolerance
 TOP_KEYS = {"id", "title", "source", "statement", "symbols", "graph", "questions", "tolerance"}
 SYMBOL_KEYS = {"value", "domain", "description", "shape"}
 QUESTION_KEYS = {"id", "of", "wrt", "kind", "order", "answer", "prompt", "tolerance", "accept",
-                 "reject"}
+                 "reject", "points"}
 TEST_KEYS = {"answer", "diagnosis"}
 TOLERANCE_KEYS = {"rtol", "atol", "reason"}
 RESERVED = {"e", "E", "pi", "I", "oo", "nan", "zoo", "S", "N", "O", "Q", "True", "False", "None"}
@@ -291,7 +291,16 @@ def _question(file: _File, item: Mapping[str, Any], qid: str, key: str,
     tolerance = _tolerance(file, item["tolerance"], f"{key}.tolerance") if "tolerance" in item else None
     return Question(id=qid, of=of, of_expr=of_expr, wrt=wrt, kind=kind, answer=answer,
                     prompt=file.string(item, "prompt", f"{key}.prompt"), tolerance=tolerance,
-                    tests=_answer_tests(file, item, key))
+                    tests=_answer_tests(file, item, key), points=_points(file, item, key))
+
+
+def _points(file: _File, item: Mapping[str, Any], key: str) -> float:
+    """A question's weight in the gradebook: a finite number >= 0 (default 1)."""
+    raw = item.get("points", 1)
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw) or raw < 0:
+        raise file.error(f"{key}.points", f"must be a number of points, 0 or more, not {raw!r}",
+                         "e.g. points = 2 (a right answer earns them; the default is 1)")
+    return raw
 
 
 def _wrt(file: _File, item: Mapping[str, Any], key: str,

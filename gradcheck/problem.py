@@ -69,6 +69,8 @@ class Question:
     prompt: str = ""
     tolerance: Tolerance | None = None
     tests: tuple[AnswerTest, ...] = ()
+    points: float = 1
+    """What a right answer earns in the gradebook (``gradcheck.gradebook``)."""
 
     @property
     def order(self) -> int:

@@ -6,11 +6,56 @@ pytest plugin's answer tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 VerdictName = Literal["pass", "fail", "invalid", "error"]
 VERDICTS: tuple[VerdictName, ...] = ("pass", "fail", "invalid", "error")
+
+
+class Counts(Mapping[VerdictName, int]):
+    """Rows per verdict, every verdict present, in the order of VERDICTS; read-only.
+
+    >>> counts = Counts.of(["pass", "fail", "pass"])
+    >>> counts["pass"], dict(counts)
+    (2, {'pass': 2, 'fail': 1, 'invalid': 0, 'error': 0})
+    """
+
+    __slots__ = ("_counts",)
+
+    def __init__(self, counts: Mapping[VerdictName, int] | Iterable[tuple[VerdictName, int]] = ()) -> None:
+        given = dict(counts)
+        self._counts: dict[VerdictName, int] = {v: int(given.get(v, 0)) for v in VERDICTS}
+
+    @classmethod
+    def of(cls, verdicts: Iterable[str]) -> Counts:
+        """Count an iterable of verdicts."""
+        tally = dict.fromkeys(VERDICTS, 0)
+        for v in verdicts:
+            tally[v] += 1  # type: ignore[index]
+        return cls(tally)
+
+    def __getitem__(self, verdict: VerdictName) -> int:
+        return self._counts[verdict]
+
+    def __iter__(self) -> Iterator[VerdictName]:
+        return iter(self._counts)
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._counts.items()))
+
+    def __repr__(self) -> str:
+        return f"Counts({self._counts!r})"
+
+    def __getstate__(self) -> dict[VerdictName, int]:
+        return self._counts
+
+    def __setstate__(self, state: dict[VerdictName, int]) -> None:
+        self._counts = state
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,9 +11,11 @@ from gradcheck.errors import ExitCode, UsageError
 if TYPE_CHECKING:
     from gradcheck.batch import BatchReport, Progress
     from gradcheck.problem import Problem
+    from gradcheck.report.grades import RenderOptions
     from gradcheck.submissions import Submission
 
-FORMATS = ("text", "json", "csv", "junit", "html")
+FORMATS = ("text", "json", "csv", "junit", "html", "canvas", "moodle")
+ATTEMPTS = ("best", "last", "first")
 
 EPILOG = """\
 examples:
@@ -25,6 +25,8 @@ examples:
     gradcheck grade --bank problems/ --submissions answers.csv
     gradcheck grade --bank problems/ --submissions answers.csv --format html --output report.html
     gradcheck grade --bank problems/ --submissions answers.jsonl --format csv --output grades.csv
+    gradcheck grade --bank problems/ --submissions answers.csv --format html --split-by student --output pages/
+    gradcheck grade --bank problems/ --submissions answers.csv --format canvas --attempts last > canvas.csv
     gradcheck grade --bank problems/ --submissions answers.csv --workers 0 --time-limit 5
 
 exit codes: 0 every answer passed, 1 some answer did not (or use --exit-zero),
@@ -61,6 +63,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="grading processes; 0 means one per CPU (default 1)")
     p.add_argument("--exit-zero", action="store_true",
                    help="exit 0 once the batch is graded, whatever the verdicts")
+    p.add_argument("--attempts", choices=ATTEMPTS, default="best",
+                   help="which of a student's attempts at a question counts in the gradebook "
+                        "(csv, canvas, moodle, html): best, last or first (default best)")
+    p.add_argument("--split-by", choices=("student",), metavar="student",
+                   help="with --format html and --output DIR: one page per student in DIR")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="text format: the evidence points under each row")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress bar (it is drawn only when stdout and stderr are terminals)")
     p.set_defaults(run=run)
 
 
@@ -74,7 +85,10 @@ def run(args: argparse.Namespace) -> ExitCode:
         report, text = _one(args, workers)
     else:
         report, text = _batch(args, workers)
-    write_output(text, args.output)
+    if args.split_by:
+        _write_pages(report, args)
+    else:
+        write_output(text, args.output)
     if report.passed or args.exit_zero:
         return ExitCode.OK
     return ExitCode.FAILED
@@ -92,6 +106,9 @@ def _check(args: argparse.Namespace) -> None:
                          "or --bank PATH --submissions FILE for a batch (see --help)")
     if not single and (args.question or args.answer):
         raise UsageError("--question and --answer go with PROBLEM.toml, not with --bank")
+    if args.split_by and (args.format != "html" or not args.output or args.output == "-"):
+        raise UsageError("--split-by student writes one HTML page per student: it needs "
+                         "--format html and --output DIR")
     if args.workers < 0:
         raise UsageError(f"--workers must be 0 (one per CPU) or more, not {args.workers}")
     if args.points < 1:
@@ -114,7 +131,7 @@ def _one(args: argparse.Namespace, workers: int) -> tuple[BatchReport, str]:
     report = _grade((problem,), (submission,), args, workers, progress=None)
     if args.format == "text":
         return report, render_answer(report.results[0])
-    return report, GRADE_RENDERERS[args.format](report)
+    return report, GRADE_RENDERERS[args.format](report, _options(args))
 
 
 def _known_question(problem: Problem, question_id: str) -> None:
@@ -126,16 +143,38 @@ def _known_question(problem: Problem, question_id: str) -> None:
 
 def _batch(args: argparse.Namespace, workers: int) -> tuple[BatchReport, str]:
     from gradcheck.loader import load_bank
+    from gradcheck.progress import ProgressBar, wanted
     from gradcheck.report.grades import GRADE_RENDERERS
     from gradcheck.submissions import read_submissions
 
     bank = load_bank(args.bank)
     submissions = read_submissions(args.submissions)
-    progress = _ProgressBar() if sys.stderr.isatty() else None
-    report = _grade(bank, submissions, args, workers, progress)
-    if progress is not None:
-        progress.finish()
-    return report, GRADE_RENDERERS[args.format](report)
+    progress = ProgressBar() if wanted(args.quiet) else None
+    try:
+        report = _grade(bank, submissions, args, workers, progress)
+    finally:
+        if progress is not None:
+            progress.finish()
+    if args.split_by:
+        return report, ""
+    return report, GRADE_RENDERERS[args.format](report, _options(args))
+
+
+def _options(args: argparse.Namespace) -> RenderOptions:
+    from gradcheck.report.grades import RenderOptions
+
+    return RenderOptions(attempts=args.attempts, verbose=args.verbose)
+
+
+def _write_pages(report: BatchReport, args: argparse.Namespace) -> None:
+    """One HTML page per student, and index.html, in the folder --output names."""
+    from gradcheck.cli import write_output
+    from gradcheck.report.grades_html import render_student_pages
+
+    folder = Path(args.output)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, page in render_student_pages(report, _options(args)).items():
+        write_output(page, str(folder / name))
 
 
 def _grade(bank: tuple[Problem, ...], submissions: tuple[Submission, ...],
@@ -144,25 +183,3 @@ def _grade(bank: tuple[Problem, ...], submissions: tuple[Submission, ...],
 
     return grade_batch(bank, submissions, seed=args.seed, points=args.points,
                        time_limit=args.time_limit, workers=workers, progress=progress)
-
-
-class _ProgressBar:
-    """``grading 1234/10000 rows (12%)`` on stderr, redrawn at most ten times a second."""
-
-    def __init__(self) -> None:
-        self.shown = 0.0
-        self.drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - self.shown < 0.1:
-            return
-        self.shown = now
-        self.drawn = True
-        sys.stderr.write(f"\rgrading {done}/{total} rows ({100 * done // max(total, 1)}%)")
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\n")
-            sys.stderr.flush()

@@ -9,17 +9,22 @@ from __future__ import annotations
 import csv
 import io
 import re
+import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from gradcheck.batch import BatchReport
+from gradcheck.gradebook import Attempts, Column, Gradebook, format_percent, format_points, gradebook
 from gradcheck.verdict import Evidence, GradeResult
 
-__all__ = ["GRADE_RENDERERS", "SCHEMA", "clip", "gradebook", "render_answer", "render_csv",
-           "render_json", "render_junit", "render_text", "unreadable"]
+__all__ = ["GRADE_RENDERERS", "SCHEMA", "RenderOptions", "clip", "gradebook_rows", "render_answer",
+           "render_canvas", "render_csv", "render_json", "render_junit", "render_moodle",
+           "render_text", "report_gradebook", "unreadable"]
 
 SCHEMA = "gradcheck/grade-report/1"
-FEEDBACK_WIDTH = 60
+FEEDBACK_WIDTH = 60  # text columns: wrapped at these widths, never cut
+ANSWER_WIDTH = 30
 ANSWER_SHOWN = 200  # characters of an answer shown in a table (JSON has the whole text)
 UNREADABLE = "(unreadable rows)"  # the group of rows that name no student, problem or question
 EVIDENCE_SHOWN = 4  # points spelled out per answer in text and JUnit (JSON has them all)
@@ -49,32 +54,73 @@ def unreadable(r: GradeResult) -> bool:
 
 def summary_line(report: BatchReport) -> str:
     """``12 rows: 8 pass, 2 fail, 1 invalid, 1 error (seed 0, 20 points, time limit 2 s)``."""
-    counts = ", ".join(f"{n} {v}" for v, n in report.counts)
+    counts = ", ".join(f"{n} {v}" for v, n in report.counts.items())
     s = report.settings
     return (f"{len(report.results)} rows: {counts} (seed {report.seed}, {s.points} random points "
             f"per answer, time limit {s.time_limit:g} s)")
 
 
+# ---- options ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What a grade renderer may be asked besides the report itself."""
+
+    attempts: Attempts = "best"
+    """Which attempt counts in a gradebook (``gradcheck.gradebook``)."""
+    verbose: bool = False
+    """Text: the evidence points under each row."""
+
+
+DEFAULT_OPTIONS = RenderOptions()
+
+
+def report_gradebook(report: BatchReport, attempts: Attempts = "best") -> Gradebook:
+    """The report's gradebook: the bank's questions (``report.questions``) by students.
+
+    A report built without a bank (by hand) gets a column per question it names, 1 point each.
+    """
+    cols = report.questions or tuple(dict.fromkeys(
+        Column(r.problem, r.question) for r in report.results if r.problem and r.question))
+    return gradebook(cols, report.results, attempts)
+
+
 # ---- text -----------------------------------------------------------------------------
 
 
-def render_text(report: BatchReport) -> str:
-    """A table of row, student, problem, question, verdict, diagnosis and feedback, then a summary."""
-    header = ("row", "student", "problem", "question", "verdict", "diagnosis", "feedback")
-    rows = [header]
+def render_text(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+    """A table of row, student, problem, question, verdict, diagnosis, answer and feedback
+    (long answers and feedback wrapped in their columns), then a summary.
+
+    With ``options.verbose``, each row is followed by its evidence points.
+    """
+    header = ("row", "student", "problem", "question", "verdict", "diagnosis", "answer",
+              "feedback")
+    rows = [[[h] for h in header]]
+    evidence: list[list[str]] = [[]]
     for r in report.results:
-        rows.append((str(r.row if r.row is not None else ""), visible(r.student or ""),
-                     visible(r.problem), visible(r.question), r.verdict.upper(),
-                     r.diagnosis or "-", _truncate(visible(r.feedback), FEEDBACK_WIDTH)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+        rows.append([[str(r.row if r.row is not None else "")], [visible(r.student or "")],
+                     [visible(r.problem)], [visible(r.question)], [r.verdict.upper()],
+                     [r.diagnosis or "-"], _wrap(visible(clip(r.answer)), ANSWER_WIDTH),
+                     _wrap(visible(r.feedback), FEEDBACK_WIDTH)])
+        evidence.append(_evidence_lines(r.evidence) if options.verbose else [])
+    widths = [max(len(line) for row in rows for line in row[i]) for i in range(len(header))]
+    lines = []
+    for number, (row, points) in enumerate(zip(rows, evidence, strict=True)):
+        for k in range(max(len(cell) for cell in row)):
+            parts = [(cell[k] if k < len(cell) else "").ljust(w)
+                     for cell, w in zip(row, widths, strict=True)]
+            lines.append("  ".join(parts).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+        lines += [f"     {line}" for line in points]
     return "\n".join([*lines, "", summary_line(report)]) + "\n"
 
 
-def _truncate(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 3] + "..."
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` characters, broken at spaces (a longer word is split)."""
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
 
 
 def render_answer(r: GradeResult) -> str:
@@ -113,7 +159,7 @@ def _evidence(e: Evidence) -> str:
 # ---- JSON -----------------------------------------------------------------------------
 
 
-def render_json(report: BatchReport) -> str:
+def render_json(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     """The schema ``gradcheck/grade-report/1``: same inputs and seed, same bytes."""
     from gradcheck.report.json_report import dumps
 
@@ -130,34 +176,54 @@ def render_json(report: BatchReport) -> str:
 # ---- CSV gradebook ----------------------------------------------------------------------
 
 
-def gradebook(results: Iterable[GradeResult]) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """Columns (``problem/question`` in order of first appearance) and, per student, the cells.
+def gradebook_rows(book: Gradebook) -> list[list[str]]:
+    """The gradebook as text cells: a header, then one row per student.
 
-    A student's later row for the same question replaces an earlier one. Rows without a
-    student, problem or question (unreadable lines name none of them) have no cell to fill
-    and are left out.
+    ``student``, one column per question of the bank (in bank order) holding the points
+    earned (empty: not attempted), then ``total``, ``maximum`` and ``percent``. The CSV and
+    the HTML students table are both written from these cells.
     """
-    columns: dict[str, None] = {}
-    cells: dict[str, dict[str, str]] = {}
-    for r in results:
-        if not (r.student and r.problem and r.question):
-            continue
-        column = f"{r.problem}/{r.question}"
-        columns.setdefault(column)
-        cells.setdefault(r.student, {})[column] = r.verdict
-    names = list(columns)
-    return names, [(s, [row.get(c, "") for c in names]) for s, row in cells.items()]
+    rows = [["student", *(c.key for c in book.columns), "total", "maximum", "percent"]]
+    for s in book.students:
+        rows.append([s.student, *(format_points(c.earned) for c in s.cells),
+                     format_points(s.total), format_points(s.maximum), format_percent(s.percent)])
+    return rows
 
 
-def render_csv(report: BatchReport) -> str:
-    """One row per student, one column per problem/question, cells pass/fail/invalid/error,
-    then ``score``: the number of questions passed."""
-    columns, students = gradebook(report.results)
+def render_csv(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+    """The gradebook (``gradebook_rows``) as CSV; cells a spreadsheet would run are quoted."""
+    return _csv([[_cell(cell) for cell in row]
+                 for row in gradebook_rows(report_gradebook(report, options.attempts))])
+
+
+def render_canvas(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+    """The gradebook in the layout of Canvas's gradebook CSV import (see docs/reports.md).
+
+    ``Student, ID, SIS User ID, SIS Login ID, Section``, one column per question, then a
+    ``Points Possible`` row; the student id goes in ``Student`` and ``SIS Login ID``.
+    """
+    book = report_gradebook(report, options.attempts)
+    rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+             *(_cell(c.key) for c in book.columns)],
+            ["Points Possible", "", "", "", "", *(format_points(c.points) for c in book.columns)]]
+    for s in book.students:
+        rows.append([_cell(s.student), "", "", _cell(s.student), "",
+                     *(format_points(c.earned) for c in s.cells)])
+    return _csv(rows)
+
+
+def render_moodle(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
+    """The gradebook for Moodle's "Import grades: CSV file": ``username``, then one column
+    per question (points earned), nothing else to map."""
+    book = report_gradebook(report, options.attempts)
+    rows = [["username", *(_cell(c.key) for c in book.columns)]]
+    rows += [[_cell(s.student), *(format_points(c.earned) for c in s.cells)] for s in book.students]
+    return _csv(rows)
+
+
+def _csv(rows: Iterable[Iterable[object]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", *(_cell(c) for c in columns), "score"])
-    for student, cells in students:
-        writer.writerow([_cell(student), *cells, sum(c == "pass" for c in cells)])
+    csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue()
 
 
@@ -170,7 +236,7 @@ def _cell(text: str) -> str:
 # ---- JUnit XML --------------------------------------------------------------------------
 
 
-def render_junit(report: BatchReport) -> str:
+def render_junit(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     """A testsuite per problem (in order of first appearance), a testcase per row."""
     by_problem: dict[str, list[GradeResult]] = {}
     for r in report.results:
@@ -222,13 +288,14 @@ def _count(results: Iterable[GradeResult], *verdicts: str) -> int:
     return sum(r.verdict in verdicts for r in results)
 
 
-def _html(report: BatchReport) -> str:
+def _html(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     from gradcheck.report.grades_html import render_html
 
-    return render_html(report)
+    return render_html(report, options)
 
 
-GRADE_RENDERERS: dict[str, Callable[[BatchReport], str]] = {
+GRADE_RENDERERS: dict[str, Callable[..., str]] = {
     "text": render_text, "json": render_json, "csv": render_csv, "junit": render_junit,
-    "html": _html,
+    "html": _html, "canvas": render_canvas, "moodle": render_moodle,
 }
+"""Format name -> ``render(report, options=RenderOptions())`` returning the whole report."""

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from gradcheck import grading as grade_module
+from gradcheck import truth as truth_module
 from gradcheck.grading import grade
 from gradcheck.loader import load_bank, load_problem
 from gradcheck.parsing import Limits
@@ -196,8 +197,8 @@ def test_seed_changes_the_random_points() -> None:
 def test_truth_is_derived_once_per_question(monkeypatch: pytest.MonkeyPatch) -> None:
     grade_module.clear_cache()
     calls = []
-    real = grade_module.derive_question
-    monkeypatch.setattr(grade_module, "derive_question",
+    real = truth_module.derive_question
+    monkeypatch.setattr(truth_module, "derive_question",
                         lambda *a: calls.append(1) or real(*a))
     for answer in ("2x(wx-y)", "x", "2*(w*x - y)", "-x", "(wx-y)^2"):
         grade(LINEAR, "dloss_dw", answer)

@@ -165,10 +165,62 @@ def test_progress_on_a_terminal_goes_to_stderr_only(tmp_path: Path, monkeypatch:
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     path = answers(tmp_path, f"ada,{LR},dyhat_dw,x", f"bob,{LR},dyhat_dw,x")
     monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
     assert main(["grade", "--bank", BANK, "--submissions", path, "--format", "json"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["counts"]["pass"] == 2
-    assert "\rgrading 2/2 rows (100%)" in captured.err
+    assert "grading: 100%" in captured.err and "2/2" in captured.err  # tqdm: count,
+    assert "row/s" in captured.err or "s/row" in captured.err         # rate,
+    assert "<00:00" in captured.err                                    # and time left
+
+
+@pytest.mark.usefixtures("fake")
+@pytest.mark.parametrize(("out_tty", "quiet"), [(False, False), (True, True)],
+                         ids=["stdout-not-a-terminal", "quiet"])
+def test_no_progress_bar_when_piped_or_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str], out_tty: bool,
+                                             quiet: bool) -> None:
+    path = answers(tmp_path, f"ada,{LR},dyhat_dw,x")
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: out_tty)
+    args = ["grade", "--bank", BANK, "--submissions", path, "--format", "csv"]
+    assert main(args + ["--quiet"] * quiet) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.usefixtures("fake")
+def test_split_by_student_writes_a_page_each(tmp_path: Path) -> None:
+    path = answers(tmp_path, f"ada,{LR},dyhat_dw,x", f"bob,{LR},dyhat_dw,<b>y</b>",
+                   f"ada,{LR},dloss_dw,x")
+    out = tmp_path / "pages"
+    assert main(["grade", "--bank", BANK, "--submissions", path, "--format", "html",
+                 "--split-by", "student", "--output", str(out)]) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["ada.html", "bob.html", "index.html"]
+    ada = (out / "ada.html").read_text(encoding="utf-8")
+    assert ada.count('<article class="row') == 2 and "bob" not in ada
+    bob = (out / "bob.html").read_text(encoding="utf-8")
+    assert "&lt;b&gt;y&lt;/b&gt;" in bob and "<b>y" not in bob
+
+
+@pytest.mark.parametrize("extra", [[], ["--format", "csv"], ["--format", "html"]],
+                         ids=["no-format", "csv", "html-without-output"])
+def test_split_by_needs_html_and_a_folder(tmp_path: Path, extra: list[str],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    path = answers(tmp_path, f"ada,{LR},dyhat_dw,x")
+    assert main(["grade", "--bank", BANK, "--submissions", path, "--split-by", "student",
+                 *extra]) == 2
+    assert "--split-by student" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("fake")
+def test_attempts_reach_the_gradebook(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = answers(tmp_path, f"ada,{LR},dyhat_dw,x", f"ada,{LR},dyhat_dw,y")
+    base = ["grade", "--bank", BANK, "--submissions", path, "--exit-zero"]
+    for attempts, earned in (("best", "1"), ("first", "1"), ("last", "0")):
+        assert main([*base, "--format", "csv", "--attempts", attempts]) == 0
+        rows = [line.split(",") for line in capsys.readouterr().out.splitlines()]
+        assert rows[1][rows[0].index(f"{LR}/dyhat_dw")] == earned, attempts
 
 
 @pytest.mark.usefixtures("fake")
@@ -180,8 +232,20 @@ def test_malformed_lines_add_no_student_or_question(tmp_path: Path, fmt: str,
     assert main(["grade", "--bank", BANK, "--submissions", path, "--format", fmt]) == 1
     out = capsys.readouterr().out
     if fmt == "csv":
-        assert out == f"student,{LR}/dyhat_dw,score\nada,pass,1\n"
+        rows = [line.split(",") for line in out.splitlines()]
+        assert [row[0] for row in rows] == ["student", "ada"]
+        assert rows[1][rows[0].index(f"{LR}/dyhat_dw")] == "1" and rows[1][-3] == "1"
     else:  # the line's text is in the error's body, its fields name no suite or case
         assert out.count("<testsuite ") == 2 and 'name="(unreadable rows)"' in out
         assert 'name="line"' not in out and "bad with" not in out
         assert 'name="row 2 (unreadable)"' in out and 'name="row 3 (unreadable)"' in out
+
+
+def test_verbose_text_shows_the_evidence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = answers(tmp_path, f"ada,{LR},dloss_dw,2x(wx-y)")
+    base = ["grade", "--bank", LR_FILE, "--submissions", path]
+    assert main(base) == 0
+    assert "at x=1" not in capsys.readouterr().out
+    assert main([*base, "--verbose"]) == 0
+    # by hand: 2*x*(w*x - y) at x=1, y=2, w=1 is 2*(1 - 2) = -2
+    assert "at x=1, y=2, w=1: got -2, expected -2, error 0 (agrees)" in capsys.readouterr().out

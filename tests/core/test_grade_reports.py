@@ -16,6 +16,7 @@ from gradcheck.problem import Problem
 from gradcheck.report.grades import (
     GRADE_RENDERERS,
     SCHEMA,
+    RenderOptions,
     render_answer,
     render_csv,
     render_json,
@@ -62,10 +63,16 @@ def test_text_table_and_summary(report: BatchReport) -> None:
     text = render_text(report)
     lines = text.splitlines()
     assert lines[0].split() == ["row", "student", "problem", "question", "verdict", "diagnosis",
-                                "feedback"]
-    assert any(line.startswith("2 ") and "FAIL" in line and "sign" in line for line in lines)
-    assert all(len(line) < 200 for line in lines)  # feedback truncated
-    assert "..." in text
+                                "answer", "feedback"]
+    row2 = next(line for line in lines if line.startswith("2 "))
+    assert "FAIL" in row2 and "sign" in row2 and "  -x  " in row2  # the answer column
+    assert all(len(line) < 200 for line in lines)  # long feedback is wrapped ...
+    at = lines[0].index("feedback")
+    start = lines.index(row2)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i][:1].isdigit())
+    column = " ".join(line[at:].strip() for line in lines[start:end])
+    feedback = report.results[1].feedback
+    assert len(feedback) > 100 and column == " ".join(feedback.split())  # ... and not cut
     assert lines[-1] == ("7 rows: 2 pass, 3 fail, 0 invalid, 2 error "
                          "(seed 3, 20 random points per answer, time limit 2 s)")
 
@@ -91,14 +98,34 @@ def test_json_schema_and_bytes(report: BatchReport) -> None:
     assert render_json(again) == text
 
 
+def bank_columns() -> list[str]:
+    """problem/question for every question of the bank, read from the TOML files directly."""
+    import tomllib
+
+    keys = []
+    for path in sorted((Path(__file__).parents[2] / "problems").rglob("*.toml")):
+        data = tomllib.loads(path.read_text())
+        keys += [f"{data['id']}/{q['id']}" for q in data["questions"]]
+    return keys
+
+
 def test_csv_gradebook_is_student_by_question(report: BatchReport) -> None:
     table = list(csv.reader(io.StringIO(render_csv(report))))
-    assert table[0] == ["student", f"{LR}/dyhat_dw", f"{LR}/dloss_dw", "nope/q", "score"]
-    assert table[1] == ["ada", "fail", "fail", "", "0"]   # row 7 replaced row 1
-    assert table[2] == [HOSTILE, "fail", "", "", "0"]
-    assert table[3] == ["'=cmd|'/c calc'!A0", "pass", "", "", "1"]  # no formula injection
-    assert table[4] == ["bob", "", "", "error", "0"]       # the unreadable row has no cell
+    keys = bank_columns()
+    assert table[0] == ["student", *keys, "total", "maximum", "percent"]
+    col = {k: i for i, k in enumerate(table[0])}
+    most = str(len(keys))  # every question is worth 1 point in the seed bank
+    ada = table[1]
+    # best attempt: row 1 passed dyhat_dw, row 7 failed it later: the pass counts
+    assert ada[0] == "ada" and ada[col[f"{LR}/dyhat_dw"]] == "1" and ada[col[f"{LR}/dloss_dw"]] == "0"
+    assert ada[-3:] == ["1", most, f"{100 / len(keys):.2f}"]
+    assert sum(cell != "" for cell in ada[1:-3]) == 2  # not attempted: empty
+    assert table[2][0] == HOSTILE and table[2][-3:] == ["0", most, "0.00"]
+    assert table[3][0] == "'=cmd|'/c calc'!A0" and table[3][-3] == "1"  # no formula injection
+    assert table[4][0] == "bob" and table[4][1:-3] == [""] * len(keys)  # only rows outside the bank
     assert len(table) == 5
+    last = list(csv.reader(io.StringIO(render_csv(report, RenderOptions(attempts="last")))))
+    assert last[1][col[f"{LR}/dyhat_dw"]] == "0" and last[1][-3] == "0"
 
 
 def test_junit_suite_per_problem_case_per_row(report: BatchReport) -> None:
@@ -117,8 +144,10 @@ def test_html_is_one_self_contained_escaped_file(report: BatchReport) -> None:
     page = render_html(report)
     assert page.startswith("<!DOCTYPE html>") and page.count("<html") == 1
     assert "<style>" in page
-    for banned in ("http://", "https://", "<script", "<link", " src=", "@import"):
+    for banned in ("https://", "<link", " src=", "@import", "url(", "fetch(", "xmlhttprequest"):
         assert banned not in page.lower(), banned
+    assert page.lower().count("http://") == page.count('xmlns="http://www.w3.org/2000/svg"')
+    assert page.count("<script") == 1  # the filters, inline
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.count("<math") >= 6   # answers and expected formulas as MathML
     assert "<mo>-</mo><mi>x</mi>" in page
@@ -135,7 +164,7 @@ def test_math_only_from_names_the_problem_declares() -> None:
 
 
 def test_every_format_is_registered(report: BatchReport) -> None:
-    assert set(GRADE_RENDERERS) == {"text", "json", "csv", "junit", "html"}
+    assert set(GRADE_RENDERERS) == {"text", "json", "csv", "junit", "html", "canvas", "moodle"}
     for render in GRADE_RENDERERS.values():
         assert render(report).endswith("\n")
 
@@ -165,8 +194,8 @@ def broken_report() -> BatchReport:
 
 def test_unreadable_lines_add_no_student_column_or_suite(broken_report: BatchReport) -> None:
     table = list(csv.reader(io.StringIO(render_csv(broken_report))))
-    assert table == [["student", f"{LR}/dyhat_dw", "score"], ["ada", "pass", "1"],
-                     ["bob", "fail", "0"]]
+    assert table[0] == ["student", *bank_columns(), "total", "maximum", "percent"]
+    assert [row[0] for row in table] == ["student", "ada", "bob"]
     root = ET.fromstring(render_junit(broken_report).split("\n", 1)[1])
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == [LR, "(unreadable rows)"]
@@ -183,8 +212,9 @@ def test_unreadable_lines_keep_row_and_text_in_json_and_html(broken_report: Batc
     page = render_html(broken_report)
     students = page.split("<h2>Students</h2>")[1].split("<h2>Questions</h2>")[0]
     questions = page.split("<h2>Questions</h2>")[1].split("<h2>Answers</h2>")[0]
+    assert "(unreadable rows)" not in students  # no one to give points to
+    assert "<h3>(unreadable rows)</h3><figcaption>2 answers, 0% passed" in questions
     for table in (students, questions):
-        assert "<td>(unreadable rows)</td><td class=\"n\">2</td>" in table
         assert "bad" not in table and "line/with" not in table and "(unknown)" not in table
     assert "<code>bad,line,with,too,many,fields</code>" in page
 
@@ -195,5 +225,6 @@ def test_long_answer_is_cut_in_html_and_whole_in_json() -> None:
     page = render_html(report)
     assert answer not in page and len(page) < 20_000
     assert f"<code>{answer[:200]}… ({len(answer)} characters)</code>" in page
-    assert "overflow-wrap: anywhere" in page
+    assert "overflow-wrap: anywhere" not in page  # it squeezed cells to a letter a line
+    assert ".gc .formula { overflow-x: auto; white-space: nowrap;" in page
     assert json.loads(render_json(report))["results"][0]["answer"] == answer

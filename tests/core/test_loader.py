@@ -39,6 +39,14 @@ def test_defaults(write_problem) -> None:
     question = problem.question("dloss_dw")
     assert question.kind == "expression" and question.order == 1 and question.answer is None
     assert problem.symbol("x").domain == DEFAULT_DOMAIN
+    assert question.points == 1
+
+
+def test_points_weigh_a_question(write_problem) -> None:
+    path = write_problem(LINEAR.format(stem="p") + QUESTION + "points = 2.5\n"
+                         + QUESTION.replace("dloss_dw", "dloss_dx").replace('"w"', '"x"') + "points = 0\n")
+    problem = load_problem(path)
+    assert [q.points for q in problem.questions] == [2.5, 0]
 
 
 # (id, text, key that the error must name, words the message must contain)
@@ -89,6 +97,14 @@ BAD_FILES = [
      "questions.dloss_dw.reject[0].diagnosis", "known diagnoses"),
     ("value-question-without-values", LINEAR.format(stem="p").replace("value = 2.0\n", "")
      + QUESTION + 'kind = "value"\n', "questions.dloss_dw.kind", "without one: y"),
+    ("points-negative", LINEAR.format(stem="p") + QUESTION + "points = -1\n",
+     "questions.dloss_dw.points", "0 or more"),
+    ("points-not-number", LINEAR.format(stem="p") + QUESTION + 'points = "two"\n',
+     "questions.dloss_dw.points", "number of points"),
+    ("points-bool", LINEAR.format(stem="p") + QUESTION + "points = true\n",
+     "questions.dloss_dw.points", "number of points"),
+    ("points-nan", LINEAR.format(stem="p") + QUESTION + "points = nan\n",
+     "questions.dloss_dw.points", "number of points"),
     ("tolerance-without-reason", LINEAR.format(stem="p") + "[tolerance]\nrtol = 1e-3\n" + QUESTION,
      "tolerance.reason", "required"),
 ]

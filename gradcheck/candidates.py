@@ -1,0 +1,203 @@
+"""What a wrong answer is compared with: the alternatives a student may have given instead.
+
+The forward value, the other stages, derivatives with respect to other symbols and stages,
+partial chain-rule products along each path of the graph, and the answer re-evaluated with
+a symbol the truth does not use moved elsewhere. Built per question on the first wrong
+answer and cached in the Reference's ``extras``; ``gradcheck.diagnosis`` decides which of
+them explains the answer.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import sympy
+
+from gradcheck import diagnosis
+from gradcheck.checks import complete
+from gradcheck.derivation import expand, local_gradients
+from gradcheck.points import draw, rng_for
+from gradcheck.problem import Problem, Question, sym
+from gradcheck.tape import build_tape
+from gradcheck.truth import BACKEND, Reference
+
+__all__ = ["alternatives", "case"]
+
+
+
+def case(ref: Reference, extras: list[Any], values: np.ndarray,
+          full: sympy.Expr) -> diagnosis.Case:
+    if not extras:
+        extras.append(alternatives(ref))
+    forward, stages, derivatives, missing = extras[0]
+    single = ref.question.kind == "value"
+    return diagnosis.Case(
+        label=ref.question.label, of=ref.question.of, truth=ref.truth, answer=values,
+        rtol=ref.tolerance.rtol, atol=ref.tolerance.atol, single_point=single, forward=forward,
+        stages=stages, derivatives=derivatives, missing=missing,
+        varied=() if single else _varied(ref, full), square=ref.square)
+
+
+def alternatives(ref: Reference) -> tuple[Any, ...]:
+    """Values of the forward pass, other derivatives and partial chain products (cached)."""
+    problem, question = ref.problem, ref.question
+    of_full = expand(problem, question.of_expr)
+    named: list[tuple[str, str, sympy.Expr]] = []
+    groups = [_stage_values(problem, question), _derivatives(problem, question),
+              _missing_factors(problem, question)]
+    sizes = [len(g) for g in groups]
+    for group in groups:
+        named.extend(group)
+    exprs = [of_full, *(expand(problem, e) for _, _, e in named)]
+    values = BACKEND.evaluate(build_tape(exprs, ref.target.symbols), ref.points)
+    cands = [diagnosis.Candidate(n, lab, values[i + 1], constant=not e.free_symbols)
+             for i, (n, lab, e) in enumerate(named)]
+    out, start = [], 0
+    for size in sizes:
+        out.append(tuple(cands[start:start + size]))
+        start += size
+    return (values[0], *out)
+
+
+def _stage_values(problem: Problem, question: Question) -> list[tuple[str, str, sympy.Expr]]:
+    return [(s.name, s.name, sym(s.name)) for s in problem.stages if s.name != question.of]
+
+
+def _derivatives(problem: Problem, question: Question) -> list[tuple[str, str, sympy.Expr]]:
+    """d of / d v for every other symbol and stage v (first-order questions only)."""
+    if question.order != 1:
+        return []
+    found = []
+    for name in (*problem.symbol_names, *problem.stage_names):
+        if name in (question.wrt[0], question.of):
+            continue
+        function = expand(problem, question.of_expr, keep=[name])
+        derivative = sympy.diff(function, sym(name))
+        if derivative != 0:
+            found.append((name, f"d {question.of} / d {name}", derivative))
+    return found
+
+
+MAX_UNITS = 8  # more factors on a path than this: whole edges only (2^8 subsets at most)
+
+
+def _missing_factors(problem: Problem, question: Question) -> list[tuple[str, str, sympy.Expr]]:
+    """Products of some (not all) local gradients along each path from ``of`` to ``wrt``.
+
+    An edge through an activation of a compound argument, h = tanh(w1*x), counts as its
+    two chain-rule parts, d h / d (w1*x) = 1 - tanh(w1*x)**2 and d (w1*x) / d w1 = x, so
+    an answer that keeps the x but lacks the activation's derivative is found too.
+    """
+    if question.order != 1:
+        return []
+    exprs = {s.name: s.expr for s in problem.stages}
+    if question.of not in exprs:
+        exprs[question.of] = question.of_expr
+    found: dict[sympy.Expr, tuple[str, str, sympy.Expr]] = {}
+    splits: dict[tuple[str, str], list[tuple[str, sympy.Expr]]] = {}
+    for path in _paths(problem, question):
+        edges = [e for e in path if e[2] != 1]
+        units: list[tuple[int, str, sympy.Expr]] = []
+        for i, (a, b, g) in enumerate(edges):
+            if (a, b) not in splits:
+                splits[(a, b)] = _split_edge(exprs.get(a), a, b)
+            parts = splits[(a, b)] or [(f"d {a} / d {b}", g)]
+            units.extend((i, text, expr) for text, expr in parts)
+        if len(units) > MAX_UNITS:
+            units = [(i, f"d {a} / d {b}", g) for i, (a, b, g) in enumerate(edges)]
+        for k in range(1, len(units)):
+            for subset in combinations(units, k):
+                product = sympy.Mul(*(u[2] for u in subset))
+                text = " * ".join(_unit_labels(subset, units, edges))
+                found.setdefault(product, (edges[subset[0][0]][1],
+                                           f"{text} = {sympy.sstr(product)}", product))
+    return list(found.values())
+
+
+def _unit_labels(subset: tuple[tuple[int, str, sympy.Expr], ...],
+                 units: list[tuple[int, str, sympy.Expr]],
+                 edges: list[tuple[str, str, sympy.Expr]]) -> list[str]:
+    """Labels of a subset of units; both parts of one edge read as the whole edge."""
+    texts: list[str] = []
+    for i in dict.fromkeys(u[0] for u in subset):
+        mine = [u for u in subset if u[0] == i]
+        if len(mine) > 1 and len(mine) == sum(u[0] == i for u in units):
+            texts.append(f"d {edges[i][0]} / d {edges[i][1]}")
+        else:
+            texts.extend(u[1] for u in mine)
+    return texts
+
+
+def _split_edge(expr: sympy.Expr | None, stage: str,
+                name: str) -> list[tuple[str, sympy.Expr]]:
+    """d stage / d name as (d stage / d (u), d (u) / d name) for the smallest compound u
+    holding every use of ``name`` (tanh(w1*x): u = w1*x), when both parts vary; else []."""
+    if expr is None:
+        return []
+    var = sym(name)
+    inner = sympy.Dummy("u")
+    subs = sorted((e for e in sympy.preorder_traversal(expr)
+                   if e != expr and not e.is_Atom and e.has(var)), key=sympy.count_ops)
+    for sub in subs:
+        arg = sub.as_coeff_Mul()[1]
+        if arg.is_Atom or arg == expr:
+            continue
+        replaced = expr.subs(arg, inner)
+        if replaced.has(var):
+            continue
+        outer = sympy.diff(replaced, inner).subs(inner, arg)
+        local = sympy.diff(arg, var)
+        if not outer.free_symbols or not local.free_symbols:
+            return []
+        shown = sympy.sstr(arg)
+        return [(f"d {stage} / d ({shown})", outer), (f"d ({shown}) / d {name}", local)]
+    return []
+
+
+def _paths(problem: Problem, question: Question,
+           limit: int = 32) -> list[list[tuple[str, str, sympy.Expr]]]:
+    """Every path of graph edges (stage, input, local gradient) from ``of`` down to ``wrt``."""
+    edges: dict[str, list[tuple[str, str, sympy.Expr]]] = {}
+    for g in local_gradients(problem):
+        edges.setdefault(g.stage, []).append((g.stage, g.input, g.expr))
+    start = question.of
+    if question.of not in problem.stage_names:
+        # ``of`` is an expression (or a bare symbol): a virtual node over its free symbols,
+        # never an edge to itself.
+        edges[start] = [(start, s.name, sympy.diff(question.of_expr, s))
+                        for s in sorted(question.of_expr.free_symbols, key=str) if s.name != start]
+    paths: list[list[tuple[str, str, sympy.Expr]]] = []
+
+    def walk(node: str, trail: list[tuple[str, str, sympy.Expr]]) -> None:
+        if node == question.wrt[0]:
+            paths.append(trail)
+            return
+        for edge in edges.get(node, []):
+            if len(paths) < limit:
+                walk(edge[1], [*trail, edge])
+
+    walk(start, [])
+    return paths
+
+
+def _varied(ref: Reference, full: sympy.Expr) -> tuple[diagnosis.Candidate, ...]:
+    """The answer re-evaluated with each symbol the truth does not use moved elsewhere."""
+    used: set[str] = set()
+    for s in full.free_symbols:
+        used |= ref.inputs_of.get(s.name, {s.name})
+    extra = sorted(used - ref.truth_symbols)
+    if not extra:
+        return ()
+    tape = build_tape([full], ref.target.symbols)
+    n_sym = len(ref.problem.symbols)
+    found = []
+    for name in extra:
+        rows = np.array(ref.points[:, :n_sym])
+        column = ref.problem.symbol_names.index(name)
+        rng = rng_for(0, ref.problem.id, ref.question.id, "vary", name)
+        rows[:, column] = draw(ref.problem, len(rows), rng)[:, column]
+        pts = complete(ref.target, ref.problem, rows)
+        found.append(diagnosis.Candidate(name, name, BACKEND.evaluate(tape, pts)[0]))
+    return tuple(found)

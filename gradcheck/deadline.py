@@ -1,0 +1,50 @@
+"""A time budget for a block of work: SIGALRM-based, main thread only, nestable.
+
+SymPy and big-integer arithmetic cannot be stopped from another thread, so the
+budget interrupts the main thread with ``Timeout``. Elsewhere (a worker thread) the
+block runs without a limit: the batch pool's killable processes bound it instead.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["Timeout", "deadline"]
+
+
+class Timeout(Exception):
+    """The time budget ran out."""
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` with Timeout (main thread only; else no limit).
+
+    An outer timer that fires sooner is left alone; one that fires later is re-armed.
+    """
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    outer_delay, _ = signal.getitimer(signal.ITIMER_REAL)
+    if outer_delay and outer_delay <= seconds:
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise Timeout
+
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_delay:
+            left = outer_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
