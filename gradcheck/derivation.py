@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import sympy
 
@@ -195,6 +195,25 @@ def differentiate(expr: sympy.Expr, *wrt: sympy.Symbol) -> sympy.Expr:
         lambda e: sympy.Integer(0))
 
 
+def differentiate_local(expr: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:
+    """:func:`differentiate` for one node's small expression, shared by every node of the
+    same shape: a chain, an unrolled RNN or a training trace repeats one stage with new
+    names, so its local gradients are differentiated once and renamed (a renaming of
+    symbols with the same assumptions commutes with differentiation).
+    """
+    if wrt not in expr.free_symbols:
+        return sympy.Integer(0)
+    names = sorted(expr.free_symbols, key=lambda s: s.name)
+    canon = {s: sympy.Symbol(f"_{i}", **s.assumptions0) for i, s in enumerate(names)}
+    derivative = _template_derivative(expr.xreplace(canon), canon[wrt])
+    return derivative.xreplace({c: s for s, c in canon.items()})
+
+
+@lru_cache(maxsize=4096)
+def _template_derivative(expr: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:
+    return differentiate(expr, wrt)
+
+
 def derive(problem: Problem) -> Derivation:
     """Derive every question of a problem, and the local gradient of every graph edge."""
     grads = local_gradients(problem)
@@ -249,7 +268,7 @@ def _reverse(forward: Sequence[Assignment], output: sympy.Expr, wrt: sympy.Symbo
     adjoint: dict[sympy.Symbol, sympy.Expr] = {}
     terms: dict[sympy.Symbol, list[sympy.Expr]] = {}
     for s in sorted(output.free_symbols & reaches, key=str):
-        terms.setdefault(s, []).append(differentiate(output, s))
+        terms.setdefault(s, []).append(differentiate_local(output, s))
     program: list[Assignment] = []
     for symbol, expr in reversed(forward):
         if symbol not in terms:
@@ -260,7 +279,7 @@ def _reverse(forward: Sequence[Assignment], output: sympy.Expr, wrt: sympy.Symbo
         for s in expr.free_symbols & reaches:
             grad = local.get((symbol.name, s.name))
             if grad is None:
-                grad = differentiate(expr, s)
+                grad = differentiate_local(expr, s)
             terms.setdefault(s, []).append(bar * grad)
     total = sympy.Add(*terms.get(wrt, []))
     if total == 0:
@@ -279,7 +298,7 @@ def _tangent(program: Sequence[Assignment], output: sympy.Expr,
 
     def of(expr: sympy.Expr) -> sympy.Expr:
         moving = sorted((s for s in expr.free_symbols if s in tangent), key=str)
-        return sympy.Add(*(differentiate(expr, s) * tangent[s] for s in moving))
+        return sympy.Add(*(differentiate_local(expr, s) * tangent[s] for s in moving))
 
     for symbol, expr in program:
         if symbol == wrt:
@@ -351,7 +370,7 @@ def local_gradients(problem: Problem) -> tuple[LocalGradient, ...]:
     grads: list[LocalGradient] = []
     for stage in problem.stages:
         inputs = sorted((s.name for s in stage.expr.free_symbols), key=order.__getitem__)
-        grads.extend(LocalGradient(stage.name, name, differentiate(stage.expr, sym(name)))
+        grads.extend(LocalGradient(stage.name, name, differentiate_local(stage.expr, sym(name)))
                      for name in inputs)
     return tuple(grads)
 
