@@ -289,6 +289,44 @@ def _reverse(forward: Sequence[Assignment], output: sympy.Expr, wrt: sympy.Symbo
     return program, bar
 
 
+def adjoint_program(problem: Problem, output: sympy.Expr, tag: str = "D",
+                    grads: Sequence[LocalGradient] | None = None,
+                    ) -> tuple[tuple[Assignment, ...], dict[str, sympy.Expr]]:
+    """One reverse pass over the whole graph (no stage cut): every stage and symbol's
+    adjoint d output / d node, as symbols of a straight-line program.
+
+    Returns the program (the forward stages, then the adjoints, named ``tag(node)``) and
+    a map from node name to its adjoint; nodes the output does not use are left out.
+    Linear in the graph's size, where differentiating the expanded output once per node
+    is exponential in its depth.
+    """
+    forward = tuple((sym(s.name), s.expr) for s in problem.stages)
+    if grads is None:
+        grads = local_gradients(problem)
+    local = {(g.stage, g.input): g.expr for g in grads}
+    terms: dict[sympy.Symbol, list[sympy.Expr]] = {}
+    for s in sorted(output.free_symbols, key=str):
+        terms.setdefault(s, []).append(differentiate_local(output, s))
+    program: list[Assignment] = []
+    found: dict[str, sympy.Expr] = {}
+    for symbol, expr in reversed(forward):
+        if symbol not in terms:
+            continue
+        bar = _bar(symbol, tag)
+        program.append((bar, sympy.Add(*terms.pop(symbol))))
+        found[symbol.name] = bar
+        for s in sorted(expr.free_symbols, key=str):
+            grad = local.get((symbol.name, s.name))
+            terms.setdefault(s, []).append(bar * (grad if grad is not None
+                                                  else differentiate_local(expr, s)))
+    for symbol in sorted(terms, key=str):
+        total = sympy.Add(*terms[symbol])
+        bar = _bar(symbol, tag)
+        program.append((bar, total))
+        found[symbol.name] = bar
+    return (*forward, *program), found
+
+
 def _tangent(program: Sequence[Assignment], output: sympy.Expr,
              wrt: sympy.Symbol) -> tuple[list[Assignment], sympy.Expr]:
     """Forward-mode derivative of ``output`` (over the program) with respect to ``wrt``:

@@ -159,3 +159,20 @@ def test_checking_a_hundred_stage_chain_passes(write_problem) -> None:
     report = check([load_problem(write_problem(chain(100)))], points=3)
     (result,) = report.results
     assert result.passed and len(result.comparisons) == 1
+
+
+def test_grading_on_a_deep_chain_uses_the_program(write_problem) -> None:
+    # 40 stages: the expanded derivative would have about 2**40 nodes. The truth comes
+    # from the adjoint program, and a wrong answer is diagnosed without expanding anything.
+    from gradcheck import grade
+    from gradcheck.truth import TOO_LARGE
+
+    problem = load_problem(write_problem(chain(40)))
+    wrong = grade(problem, "q", "-x")
+    assert wrong.verdict == "fail" and wrong.expected == TOO_LARGE
+    # The 2-stage chain written out by hand, as one formula, passes.
+    two = load_problem(write_problem(chain(2, pid="two"), stem="two"))
+    s1 = "(tanh(x) + 0.5*x*x)"
+    ds1 = "((1 - tanh(x)^2) + x)"
+    assert grade(two, "q", f"(1 - tanh({s1})^2)*{ds1} + 0.5*({ds1}*x + {s1})").verdict == "pass"
+    assert grade(two, "q", f"(1 - tanh({s1})^2)*{ds1} + 0.5*({ds1}*x)").verdict == "fail"
