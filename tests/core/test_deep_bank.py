@@ -140,3 +140,16 @@ def test_rnn_at_random_points_matches_the_hand_bptt() -> None:
     pts = rng.uniform(-1, 1, size=(5, 4))
     got = NumpyBackend().evaluate(target.build(target.graph[2:]), pts)[0]
     assert got == pytest.approx([bptt(*row)["w"] for row in pts], rel=1e-12)
+
+
+def test_explain_walks_the_rnn_backward_stage_by_stage() -> None:
+    from gradcheck.explanation import explain
+
+    e = explain(RNN, "dloss_dw_value")
+    expected = bptt(0.5, 0.8, 0.1, 0.3)
+    assert float(e.result.value) == pytest.approx(expected["w"], rel=1e-12)
+    backward = {b.node: float(b.value) for b in e.backward}
+    assert backward["h10"] == pytest.approx(expected["dloss_dh10"], rel=1e-12)
+    assert backward["h9"] == pytest.approx(expected["dloss_dh9"], rel=1e-12)
+    assert float(dict((f.name, f.value) for f in e.forward)["loss"]) == pytest.approx(
+        expected["loss"], rel=1e-12)
