@@ -11,7 +11,8 @@ substituted in has about 2**n nodes). For each n it prints:
   Python process (start-up, loading, deriving, checking, the report), median of
   ``--repeats`` runs;
 - ``load``, ``derive``, ``check``: the same three stages in this process (medians;
-  SymPy's cache is cleared before each run, so every run is cold; ``check`` is
+  SymPy's cache and the local-gradient cache are cleared before each run, so every run
+  is cold; ``check`` is
   ``check_target`` on numpy at 5 points: sampling, finite differences, comparisons);
 - ``ms/stage``: (derive + check) / n, and its ratio to the same figure at 100 stages
   (the target: within 2x from 100 to 1,000 stages, i.e. linear time);
@@ -39,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gradcheck.backends import get_backend  # noqa: E402
 from gradcheck.checks import check_target  # noqa: E402
-from gradcheck.derivation import derive  # noqa: E402
+from gradcheck.derivation import clear_cache, derive  # noqa: E402
 from gradcheck.loader import load_problem  # noqa: E402
 
 STAGES = (4, 8, 12, 25, 100, 250, 500, 1000)
@@ -56,6 +57,7 @@ def median(run: Callable[[], object], repeats: int) -> float:
     times = []
     for _ in range(repeats):
         sympy.core.cache.clear_cache()
+        clear_cache()
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)

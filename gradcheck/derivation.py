@@ -214,6 +214,11 @@ def _template_derivative(expr: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:
     return differentiate(expr, wrt)
 
 
+def clear_cache() -> None:
+    """Forget the local gradients differentiated so far (for benchmarks of a cold start)."""
+    _template_derivative.cache_clear()
+
+
 def derive(problem: Problem) -> Derivation:
     """Derive every question of a problem, and the local gradient of every graph edge."""
     grads = local_gradients(problem)
