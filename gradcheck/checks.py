@@ -18,8 +18,8 @@ from gradcheck import finite_diff
 from gradcheck.backends import Backend, get_backend, resolve_backends
 from gradcheck.backends.numpy_backend import NumpyBackend
 from gradcheck.derivation import Target, derive
-from gradcheck.errors import ProblemError
-from gradcheck.parsing import parse_expression, parse_number
+from gradcheck.errors import ProblemError, working_on
+from gradcheck.parsing import TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.points import SetAside, draw, format_point, given, label, rng_for
 from gradcheck.problem import Problem
 from gradcheck.tape import Tape
@@ -128,10 +128,15 @@ def check(problems: Sequence[Problem], *, backends: Sequence[str] = ("numpy",),
 def check_problem(problem: Problem, backends: Sequence[Backend], *, points: int = DEFAULT_POINTS,
                   seed: int = DEFAULT_SEED) -> list[QuestionResult]:
     """Check one problem's questions; results in question order, then backend order."""
-    derivation = derive(problem)
+    if problem.arrays is not None:  # vectors and matrices: derived entry by entry
+        from gradcheck.arrays.checking import check_problem as check_arrays
+        return check_arrays(problem, backends, points=points, seed=seed)
+    with working_on(f"deriving problem {problem.id!r}"):
+        derivation = derive(problem)
     results = []
     for target in derivation.targets:
-        results.extend(check_target(problem, target, backends, points=points, seed=seed))
+        with working_on(f"checking problem {problem.id!r}, question {target.question.id!r}"):
+            results.extend(check_target(problem, target, backends, points=points, seed=seed))
     return results
 
 
@@ -338,7 +343,8 @@ def _reference_answer(problem: Problem, target: Target) -> object | None:
         return float(parse_number(question.answer))
     # Stages in the answer read their forward values through the program; a cut stage
     # is an input, as in the question.
-    return target_tape(problem, target, [parse_expression(question.answer, problem.names())])
+    expr = parse_expression(question.answer, problem.names(), limits=TEACHER_LIMITS)
+    return target_tape(problem, target, [expr])
 
 
 def _answer_comparison(target: Target, answer: object, backend: Backend, pts: np.ndarray,

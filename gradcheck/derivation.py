@@ -105,6 +105,11 @@ class Target:
         """Each cut stage's forward expression over the symbols, in closed form."""
         return tuple((n, _expand(self.stages, sym(n))) for n in self.cut_names)
 
+    @cached_property
+    def expandable(self) -> bool:
+        """Whether the closed forms are small enough to build (see :meth:`closed_form`)."""
+        return tree_size(self.program, self.question.of_expr) <= CLOSED_FORM_LIMIT
+
     def closed_form(self, which: str = "derivative",
                     limit: int = CLOSED_FORM_LIMIT) -> sympy.Expr | None:
         """``function``, ``first`` or ``derivative`` in closed form, or None when the
@@ -113,9 +118,9 @@ class Target:
         """
         if which not in ("function", "first", "derivative"):
             raise ValueError(f"which must be function, first or derivative, not {which!r}")
-        if tree_size(self.program, self.question.of_expr) > limit:
-            return None
-        return getattr(self, which)  # type: ignore[no-any-return]
+        too_large = (not self.expandable if limit == CLOSED_FORM_LIMIT
+                     else tree_size(self.program, self.question.of_expr) > limit)
+        return None if too_large else getattr(self, which)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)

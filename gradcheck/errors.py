@@ -7,6 +7,8 @@ function, a backend that is not installed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 
 
@@ -17,6 +19,8 @@ class ExitCode(IntEnum):
     FAILED = 1
     USAGE = 2
     BAD_PROBLEM = 3
+    IO = 4
+    INTERNAL = 5
 
 
 class GradcheckError(Exception):
@@ -29,6 +33,45 @@ class UsageError(GradcheckError, ValueError):
     """The command line or an API call asked for something that cannot be done."""
 
     exit_code = ExitCode.USAGE
+
+
+class FileAccessError(GradcheckError, OSError):
+    """A file exists but cannot be read or written (no permission, a full disk, an I/O error)."""
+
+    exit_code = ExitCode.IO
+
+
+class OutputError(FileAccessError):
+    """A report cannot be written (a missing folder, a read-only file system, a full disk)."""
+
+
+class InternalError(GradcheckError):
+    """An unexpected exception: a gradcheck bug, named by where it happened.
+
+    ``where`` names the problem and question (or the command) being worked on;
+    the original exception is chained as ``__cause__``.
+    """
+
+    exit_code = ExitCode.INTERNAL
+
+    def __init__(self, where: str, cause: BaseException) -> None:
+        self.where = where
+        detail = str(cause).splitlines()[0][:200] if str(cause) else ""
+        self.detail = f"{type(cause).__name__}: {detail}" if detail else type(cause).__name__
+        super().__init__(f"internal error while {where} ({self.detail}); this is a gradcheck "
+                         "bug, please report it (GRADCHECK_DEBUG=1 shows the traceback)")
+
+
+@contextmanager
+def working_on(where: str) -> Iterator[None]:
+    """Turn an unexpected exception inside the block into an InternalError naming ``where``
+    (e.g. ``checking problem 'p', question 'q'``); GradcheckErrors pass unchanged."""
+    try:
+        yield
+    except GradcheckError:
+        raise
+    except Exception as exc:
+        raise InternalError(where, exc) from exc
 
 
 class ProblemError(GradcheckError, ValueError):
@@ -68,10 +111,11 @@ class UnsupportedFunctionError(GradcheckError, ValueError):
 
     exit_code = ExitCode.BAD_PROBLEM
 
-    def __init__(self, backend: str, function: str, where: str = "") -> None:
+    def __init__(self, backend: str, function: str, where: str = "", reason: str = "") -> None:
         self.backend = backend
         self.function = function
         self.where = where
+        self.reason = reason
         if backend == "tape":  # before any backend: outside gradcheck's function table
             text = f"gradcheck cannot compile {function}"
             if where:
@@ -82,7 +126,8 @@ class UnsupportedFunctionError(GradcheckError, ValueError):
             text = f"backend {backend!r} cannot compile {function}"
             if where:
                 text += f" (in {where})"
-            text += "; rewrite the expression with supported functions or choose another backend"
+            text += (f"; {reason}" if reason else
+                     "; rewrite the expression with supported functions or choose another backend")
         super().__init__(text)
 
 

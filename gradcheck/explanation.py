@@ -10,6 +10,7 @@ the notes do, so the cost is linear in the depth of the graph.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -193,8 +194,21 @@ def _table(rows: list[tuple[str, str]]) -> list[str]:
 
 
 def _num(value: sympy.Expr) -> str:
+    """A value as a number, or ``undefined (...)`` where a stage has a jump (a DiracDelta
+    from Heaviside or sign), divides by zero (sqrt, log at 0) or is not real."""
     if value.is_Integer:
         return str(value)
-    if value.is_number:
-        return f"{float(value):.10g}"
-    return sympy.sstr(value)
+    if not value.is_number:
+        return sympy.sstr(value)
+    if value.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+        return "undefined (infinite: a division by zero or the log of 0)" if value.has(
+            sympy.zoo, sympy.oo) else "undefined (0/0 or infinity minus infinity)"
+    try:
+        number = complex(value.evalf())
+    except (TypeError, ValueError, ArithmeticError):
+        return f"undefined ({sympy.sstr(value)})"
+    if number.imag != 0:
+        return f"undefined (not a real number: {sympy.sstr(value)})"
+    if not math.isfinite(number.real):
+        return f"undefined ({sympy.sstr(value)})"
+    return f"{number.real:.10g}"

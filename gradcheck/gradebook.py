@@ -74,6 +74,9 @@ class Gradebook:
     columns: tuple[Column, ...]
     students: tuple[StudentGrades, ...]
     attempts: Attempts = "best"
+    unreadable: tuple[int | None, ...] = ()
+    """Row numbers of the lines that name no student (unreadable lines): the CSV gradebook
+    and the HTML students table list them after the students, so no line is dropped."""
 
     @property
     def maximum(self) -> float:
@@ -95,8 +98,9 @@ def gradebook(bank: Iterable[Problem] | Sequence[Column], results: Iterable[Grad
         attempts: which of a student's attempts at a question counts: ``best`` (most
             points; among equals the later), ``last`` or ``first`` (in input order).
 
-    Rows that name no student (unreadable lines) and rows for a question outside the
-    bank have no cell. Every other row is an attempt, whatever its verdict.
+    Rows that name no student (unreadable lines: their row numbers are kept in
+    ``unreadable``) and rows for a question outside the bank have no cell. Every other
+    row is an attempt, whatever its verdict.
 
     >>> from gradcheck.verdict import GradeResult
     >>> cols = [Column("p", "a", 2), Column("p", "b")]
@@ -115,8 +119,11 @@ def gradebook(bank: Iterable[Problem] | Sequence[Column], results: Iterable[Grad
     cols = _as_columns(bank)
     index = {(c.problem, c.question): i for i, c in enumerate(cols)}
     tried: dict[str, list[list[GradeResult]]] = {}
+    lost: list[int | None] = []
     for r in results:
         if not r.student:
+            if not (r.problem or r.question):
+                lost.append(r.row)
             continue
         row = tried.setdefault(r.student, [[] for _ in cols])
         at = index.get((r.problem, r.question))
@@ -128,7 +135,8 @@ def gradebook(bank: Iterable[Problem] | Sequence[Column], results: Iterable[Grad
         cells = tuple(_cell(tries, col.points, attempts) for tries, col in zip(row, cols, strict=True))
         total = math.fsum(c.earned for c in cells if c.earned is not None)
         students.append(StudentGrades(student, cells, total, maximum))
-    return Gradebook(columns=cols, students=tuple(students), attempts=attempts)
+    return Gradebook(columns=cols, students=tuple(students), attempts=attempts,
+                     unreadable=tuple(lost))
 
 
 def _as_columns(bank: Iterable[Problem] | Sequence[Column]) -> tuple[Column, ...]:

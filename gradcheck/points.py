@@ -30,7 +30,9 @@ def draw(problem: Problem, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` points drawn uniformly from each symbol's domain: shape (n, n_symbols)."""
     lows = np.array([s.domain[0] for s in problem.symbols])
     highs = np.array([s.domain[1] for s in problem.symbols])
-    return lows + (highs - lows) * rng.random((n, len(problem.symbols)))
+    u = rng.random((n, len(problem.symbols)))
+    # lows*(1-u) + highs*u, not lows + (highs-lows)*u: highs - lows overflows for [-1e308, 1e308]
+    return lows * (1 - u) + highs * u
 
 
 def given(problem: Problem) -> np.ndarray | None:

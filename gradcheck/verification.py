@@ -13,8 +13,9 @@ import dataclasses
 import keyword
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from gradcheck.bounded import Overrun, check_points, check_time_limit, run_bounded
 from gradcheck.errors import ExpressionError, UsageError
 from gradcheck.grading import grade
 from gradcheck.parsing import FUNCTIONS, parse_expression
@@ -118,8 +119,8 @@ def verify_problem(function: str, wrt: str,
         UsageError: a bad name, a function that cannot be read, ``wrt`` not in the
             function, or a bad domain.
     """
-    if len(function) > 2000 or len(answer) > 10**6:
-        raise UsageError("--function is longer than 2000 characters")
+    if len(function) > 2000:
+        raise UsageError(f"the function is {len(function)} characters long; at most 2000")
     calls = unknown_calls(function)
     if calls:
         name, pos = next(iter(calls.items()))
@@ -179,10 +180,18 @@ def parse_domain(text: str) -> tuple[str, tuple[float, float]]:
     return name.strip(), pair
 
 
+DEFAULT_TIME_LIMIT = 2.0
+
+
 def verify(function: str, wrt: str, answer: str, *,
            domain: Mapping[str, tuple[float, float]] | None = None, seed: int = 0,
-           points: int = 20) -> GradeResult:
+           points: int = 20, time_limit: float = DEFAULT_TIME_LIMIT) -> GradeResult:
     """Is ``answer`` the derivative of ``function`` with respect to ``wrt``?
+
+    The function is bounded like an answer: reading, deriving and sampling it gets
+    ``time_limit`` seconds, then grading the answer gets ``time_limit`` more. The work
+    runs in a child process that is killed when it runs past both (where ``fork``
+    exists), so no input can make ``verify`` run for ever.
 
     Args:
         function: the function, e.g. ``"log(1 + exp(x))"`` (student notation allowed).
@@ -190,20 +199,57 @@ def verify(function: str, wrt: str, answer: str, *,
         answer: the hand-derived derivative.
         domain: per-variable intervals for the random points (default [-2, 2]).
         seed: fixes the random points.
-        points: how many random points.
+        points: how many random points (1 to MAX_POINTS).
+        time_limit: seconds for the function, and as many again for the answer.
 
     Returns:
         The GradeResult of ``grade`` on a one-question problem (verdict ``invalid``
-        when the answer cannot be read).
+        when the answer cannot be read, or took longer than the time limit).
 
     Raises:
-        UsageError: the function, ``wrt`` or the domain is wrong.
+        UsageError: the function, ``wrt``, the domain, the points or the time limit is
+            wrong, or the function took longer than the time limit.
 
     >>> verify("log(1 + exp(x))", "x", "1/(1 + exp(-x))").verdict
     'pass'
     """
+    check_points(points)
+    check_time_limit(time_limit)
+    if not isinstance(answer, str):
+        raise UsageError(f"the answer must be text, not {type(answer).__name__}")
+
+    def work(mark: Callable[[str], None]) -> GradeResult:
+        return _verify(function, wrt, answer, domain, seed, points, time_limit, mark)
+
+    try:
+        return run_bounded(work, time_limit)
+    except Overrun as over:
+        if over.stage != "answer":
+            raise UsageError(f"preparing the function {_short(function)} took longer than "
+                             f"{time_limit:g} s, so it was stopped; write it in a simpler "
+                             "form (or allow more time)") from None
+        return GradeResult(problem="verify", question=QUESTION_ID, answer=answer,
+                           verdict="invalid", seed=seed,
+                           feedback=f"Grading this answer took longer than {time_limit:g} s, "
+                                    "so it was stopped; write it in a simpler form.")
+
+
+def _short(text: str, most: int = 60) -> str:
+    return repr(text) if len(text) <= most else repr(text[:most]) + f"... ({len(text)} characters)"
+
+
+def _verify(function: str, wrt: str, answer: str,
+            domain: Mapping[str, tuple[float, float]] | None, seed: int, points: int,
+            time_limit: float, mark: Callable[[str], None]) -> GradeResult:
+    mark("function")
     problem = verify_problem(function, wrt, answer, domain)
-    result = grade(problem, QUESTION_ID, answer, seed=seed, points=points)
+    truth = grade(problem, QUESTION_ID, "0", seed=seed, points=points, time_limit=time_limit)
+    if truth.verdict != "error":  # the truth is ready (cached): the rest is the answer's time
+        mark("answer")
+        result = grade(problem, QUESTION_ID, answer, seed=seed, points=points,
+                       time_limit=time_limit)
+    else:
+        result = truth
     if result.verdict == "error":
         reason = result.feedback.removeprefix("Cannot grade: ").split(";")[0]
         _, undefined, rest = reason.partition(" is undefined")

@@ -12,6 +12,7 @@ examples:
   gradcheck check problems/seeds/linear-regression.toml --points 100 --seed 7
   gradcheck check problems/ --backend numpy --backend torch-cpu --format json --output report.json
   gradcheck check problems/ --backend auto --dtype float32
+  gradcheck check problems/ --scheduler tcp://host:8786
 """
 
 
@@ -28,12 +29,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="problem files or folders (searched for *.toml)")
     add_backend_options(p)
     p.add_argument("--points", type=int, default=20, metavar="N",
-                   help="random points per question besides the given point (default 20)")
+                   help="random points per question besides the given point, at most 100000 "
+                        "(default 20)")
     p.add_argument("--seed", type=int, default=0, metavar="S",
                    help="seed for the random points; recorded in every report (default 0)")
     p.add_argument("--format", choices=("text", "json", "junit"), default="text",
                    help="report format (default text)")
     p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="check each problem on a Dask cluster, e.g. tcp://host:8786 "
+                        "(pip install 'gradcheck[dask]'); the same report as a local run")
     p.set_defaults(run=run)
 
 
@@ -46,16 +51,21 @@ def add_backend_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    from gradcheck.bounded import check_points
     from gradcheck.checks import check
-    from gradcheck.cli import write_output
-    from gradcheck.errors import UsageError
     from gradcheck.loader import load_bank
+    from gradcheck.output import write_output
     from gradcheck.report import RENDERERS
 
-    if args.points < 1:
-        raise UsageError(f"--points must be at least 1, not {args.points}")
+    check_points(args.points, "--points")
     problems = load_bank(args.paths)
-    report = check(problems, backends=args.backend, points=args.points, seed=args.seed,
-                   dtype=args.dtype)
+    if args.scheduler:
+        from gradcheck.dask_executor import check_on_dask
+
+        report = check_on_dask(problems, args.scheduler, backends=args.backend or ("numpy",),
+                               points=args.points, seed=args.seed, dtype=args.dtype)
+    else:
+        report = check(problems, backends=args.backend, points=args.points, seed=args.seed,
+                       dtype=args.dtype)
     write_output(RENDERERS[args.format](report), args.output)
     return ExitCode.OK if report.passed else ExitCode.FAILED

@@ -29,10 +29,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from gradcheck.cli import write_output
-    from gradcheck.errors import UsageError
+    from gradcheck.errors import UsageError, working_on
     from gradcheck.explanation import explain, render_explanation
     from gradcheck.loader import load_problem
+    from gradcheck.output import write_output
 
     problem = load_problem(args.problem)
     point = {}
@@ -49,5 +49,13 @@ def run(args: argparse.Namespace) -> ExitCode:
         problem.question(args.question)
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
-    write_output(render_explanation(explain(problem, args.question, point)), None)
+    if problem.arrays is not None:  # vectors and matrices: shapes and dimension analysis
+        from gradcheck.arrays.explanation import explain_text
+        with working_on(f"explaining problem {problem.id!r}, question {args.question!r}"):
+            text = explain_text(problem, args.question, point or None) + "\n"
+        write_output(text, None)
+        return ExitCode.OK
+    with working_on(f"explaining problem {problem.id!r}, question {args.question!r}"):
+        text = render_explanation(explain(problem, args.question, point))
+    write_output(text, None)
     return ExitCode.OK

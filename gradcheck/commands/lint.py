@@ -39,8 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from gradcheck.cli import write_output
     from gradcheck.linting import RENDERERS, lint
+    from gradcheck.output import write_output
 
     report = lint(args.paths, seed=args.seed)
     write_output(RENDERERS[args.format](report), args.output)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from gradcheck.errors import ExitCode
 
@@ -29,27 +28,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--domain", action="append", default=[], metavar="NAME=LOW:HIGH",
                    help="interval for NAME's random values (default -2:2); repeatable")
     p.add_argument("--points", type=int, default=20, metavar="N",
-                   help="random points (default 20)")
+                   help="random points, at most 100000 (default 20)")
     p.add_argument("--seed", type=int, default=0, metavar="S",
                    help="seed for the random points (default 0)")
+    p.add_argument("--time-limit", type=float, default=2.0, metavar="SECONDS",
+                   help="time for preparing the function, and as much again for the answer; "
+                        "slower work is stopped (default 2)")
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="output format (default text)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from gradcheck.errors import UsageError
+    from gradcheck.output import write_output
     from gradcheck.report.grades import render_answer
     from gradcheck.report.json_report import dumps
-    from gradcheck.verification import parse_domain, verify
+    from gradcheck.verification import check_points, check_time_limit, parse_domain, verify
 
-    if args.points < 1:
-        raise UsageError(f"--points must be at least 1, not {args.points}")
+    check_points(args.points, "--points")
+    check_time_limit(args.time_limit, "--time-limit")
     domain = dict(parse_domain(text) for text in args.domain)
     result = verify(args.function, args.wrt, args.answer, domain=domain, seed=args.seed,
-                    points=args.points)
+                    points=args.points, time_limit=args.time_limit)
     if args.format == "json":
-        sys.stdout.write(dumps({"seed": result.seed, **result.to_dict()}))
+        write_output(dumps({"seed": result.seed, **result.to_dict()}), None)
     else:
-        sys.stdout.write(render_answer(result))
+        write_output(render_answer(result), None)
     return {"pass": ExitCode.OK, "fail": ExitCode.FAILED}.get(result.verdict, ExitCode.USAGE)

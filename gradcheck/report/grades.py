@@ -13,6 +13,7 @@ import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TextIO
 
 from gradcheck.batch import BatchReport
 from gradcheck.gradebook import Attempts, Column, Gradebook, format_percent, format_points, gradebook
@@ -20,7 +21,7 @@ from gradcheck.verdict import Evidence, GradeResult
 
 __all__ = ["GRADE_RENDERERS", "SCHEMA", "RenderOptions", "clip", "gradebook_rows", "render_answer",
            "render_canvas", "render_csv", "render_json", "render_junit", "render_moodle",
-           "render_text", "report_gradebook", "unreadable"]
+           "render_text", "report_gradebook", "unreadable", "write_json"]
 
 SCHEMA = "gradcheck/grade-report/1"
 FEEDBACK_WIDTH = 60  # text columns: wrapped at these widths, never cut
@@ -123,13 +124,18 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
 
 
-def render_answer(r: GradeResult) -> str:
-    """One graded answer in detail: verdict, diagnosis, feedback, reading, evidence."""
+def render_answer(r: GradeResult, *, hide: bool = False) -> str:
+    """One graded answer in detail: verdict, diagnosis, feedback, reading, evidence.
+
+    ``hide``: for the student's eyes, without the expected formula or value and the evidence.
+    """
     verdict = r.verdict.upper() + (f" ({r.diagnosis})" if r.diagnosis else "")
     lines = [f"verdict:       {verdict}", f"feedback:      {visible(r.feedback)}",
              f"answer:        {visible(r.answer)}"]
     if r.understood_as is not None:
         lines.append(f"understood as: {visible(r.understood_as)}")
+    if hide:
+        return "\n".join(lines) + "\n"
     if r.expected is not None:
         lines.append(f"expected:      {visible(r.expected)}")
     if r.evidence:
@@ -161,16 +167,36 @@ def _evidence(e: Evidence) -> str:
 
 def render_json(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     """The schema ``gradcheck/grade-report/1``: same inputs and seed, same bytes."""
+    out = io.StringIO()
+    write_json(report, out)
+    return out.getvalue()
+
+
+def write_json(report: BatchReport, out: TextIO) -> None:
+    """``render_json``'s text, written to ``out`` one row at a time (memory does not grow
+    with the rows: pair it with ``SpooledResults``)."""
     from gradcheck.report.json_report import dumps
 
-    return dumps({
+    head = dumps({
         "schema": SCHEMA,
         "seed": report.seed,
         "settings": report.settings.to_dict(),
         "passed": report.passed,
         "counts": {"rows": len(report.results), **dict(report.counts)},
-        "results": [r.to_dict() for r in report.results],
+        "results": [],
     })
+    if not report.results:
+        out.write(head)
+        return
+    empty = "[]\n}\n"
+    assert head.endswith(empty)
+    out.write(head[:-len(empty)] + "[\n")
+    separator = ""
+    for r in report.results:  # each row as json.dumps(indent=2) would place it in the list
+        row = dumps(r.to_dict())
+        out.write(separator + "    " + row[:-1].replace("\n", "\n    "))
+        separator = ",\n"
+    out.write("\n  ]\n}\n")
 
 
 # ---- CSV gradebook ----------------------------------------------------------------------
@@ -181,17 +207,26 @@ def gradebook_rows(book: Gradebook) -> list[list[str]]:
 
     ``student``, one column per question of the bank (in bank order) holding the points
     earned (empty: not attempted), then ``total``, ``maximum`` and ``percent``. The CSV and
-    the HTML students table are both written from these cells.
+    the HTML students table are both written from these cells. A line of the submissions
+    file that could not be read names no student: it follows the students as
+    ``(unreadable row N)`` with no points, so no line is dropped.
     """
     rows = [["student", *(c.key for c in book.columns), "total", "maximum", "percent"]]
     for s in book.students:
         rows.append([s.student, *(format_points(c.earned) for c in s.cells),
                      format_points(s.total), format_points(s.maximum), format_percent(s.percent)])
+    for row in book.unreadable:  # no line is dropped: the teacher can look this one up
+        rows.append([f"(unreadable row {row})", *([""] * len(book.columns)), "0",
+                     format_points(book.maximum),
+                     format_percent(0.0 if book.maximum > 0 else None)])
     return rows
 
 
 def render_csv(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
-    """The gradebook (``gradebook_rows``) as CSV; cells a spreadsheet would run are quoted."""
+    """The gradebook (``gradebook_rows``) as CSV; cells a spreadsheet would run are quoted.
+
+    No line of the submissions file is dropped (see ``gradebook_rows``).
+    """
     return _csv([[_cell(cell) for cell in row]
                  for row in gradebook_rows(report_gradebook(report, options.attempts))])
 

@@ -153,7 +153,7 @@ def render_student_pages(report: BatchReport,
         name = student_file_name(grades.student, pages)
         theirs = tuple(r for r in report.results if r.student == grades.student)
         own = replace(report, results=theirs, counts=Counts.of(r.verdict for r in theirs))
-        own_book = replace(book, students=(grades,))
+        own_book = replace(book, students=(grades,), unreadable=())
         pages[name] = _page(f"gradcheck: {grades.student}", _summary(own, filters=False,
                             title=f"Grades of {grades.student}"),
                             [_students_section(own_book, title="Grade"), _answers_section(own)],

@@ -141,7 +141,7 @@ def test_one_answer_pass_and_fail(capsys: pytest.CaptureFixture[str]) -> None:
 def test_one_hostile_answer_is_invalid(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("gradcheck.grading")
     assert main(["grade", LR_FILE, "--question", "dloss_dw",
-                 "--answer", "__import__('os').system('echo pwned')"]) == 1
+                 "--answer", "__import__('os').system('echo pwned')"]) == 2  # unreadable
     out = capsys.readouterr().out
     assert out.startswith("verdict:       INVALID") and "pwned\n" not in out.split("answer:")[0]
 
@@ -233,7 +233,8 @@ def test_malformed_lines_add_no_student_or_question(tmp_path: Path, fmt: str,
     out = capsys.readouterr().out
     if fmt == "csv":
         rows = [line.split(",") for line in out.splitlines()]
-        assert [row[0] for row in rows] == ["student", "ada"]
+        assert [row[0] for row in rows] == ["student", "ada", "(unreadable row 2)",
+                                            "(unreadable row 3)"]  # no line dropped
         assert rows[1][rows[0].index(f"{LR}/dyhat_dw")] == "1" and rows[1][-3] == "1"
     else:  # the line's text is in the error's body, its fields name no suite or case
         assert out.count("<testsuite ") == 2 and 'name="(unreadable rows)"' in out

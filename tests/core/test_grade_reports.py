@@ -88,7 +88,7 @@ def test_json_schema_and_bytes(report: BatchReport) -> None:
     data = json.loads(text)
     assert list(data) == ["schema", "seed", "settings", "passed", "counts", "results"]
     assert data["schema"] == SCHEMA and data["seed"] == 3
-    assert data["settings"] == {"points": 20, "time_limit": 2.0}
+    assert data["settings"] == {"points": 20, "time_limit": 2.0, "evidence": "all"}
     assert data["counts"] == {"rows": 7, "pass": 2, "fail": 3, "invalid": 0, "error": 2}
     assert [r["row"] for r in data["results"]] == [1, 2, 3, 4, 5, 6, 7]
     assert list(data["results"][0]) == ["row", "student", "problem", "question", "answer",
@@ -123,7 +123,8 @@ def test_csv_gradebook_is_student_by_question(report: BatchReport) -> None:
     assert table[2][0] == HOSTILE and table[2][-3:] == ["0", most, "0.00"]
     assert table[3][0] == "'=cmd|'/c calc'!A0" and table[3][-3] == "1"  # no formula injection
     assert table[4][0] == "bob" and table[4][1:-3] == [""] * len(keys)  # only rows outside the bank
-    assert len(table) == 5
+    assert table[5][0] == "(unreadable row 6)" and table[5][1:-2] == [""] * len(keys) + ["0"]
+    assert len(table) == 6  # no line of the file is dropped
     last = list(csv.reader(io.StringIO(render_csv(report, RenderOptions(attempts="last")))))
     assert last[1][col[f"{LR}/dyhat_dw"]] == "0" and last[1][-3] == "0"
 
@@ -192,10 +193,11 @@ def broken_report() -> BatchReport:
     return grade_batch(BANK, parse_submissions(BROKEN_CSV, "csv"), grader=echo_grade)
 
 
-def test_unreadable_lines_add_no_student_column_or_suite(broken_report: BatchReport) -> None:
+def test_unreadable_lines_add_no_column_or_suite_but_a_gradebook_line(broken_report: BatchReport) -> None:
     table = list(csv.reader(io.StringIO(render_csv(broken_report))))
     assert table[0] == ["student", *bank_columns(), "total", "maximum", "percent"]
-    assert [row[0] for row in table] == ["student", "ada", "bob"]
+    assert [row[0] for row in table] == ["student", "ada", "bob", "(unreadable row 2)",
+                                         "(unreadable row 3)"]  # never dropped
     root = ET.fromstring(render_junit(broken_report).split("\n", 1)[1])
     suites = root.findall("testsuite")
     assert [s.get("name") for s in suites] == [LR, "(unreadable rows)"]

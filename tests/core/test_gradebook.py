@@ -80,6 +80,8 @@ def test_best_attempt_counts_by_default(report: BatchReport) -> None:
         ["ada", "2", "", "0.5", "2.5", "3.5", "71.43"],
         # bob: a passed (2); his p9 row has no column, but the maximum is still the whole bank
         ["bob", "2", "", "", "2", "3.5", "57.14"],
+        # the unreadable line 7 names no one, but is not dropped
+        ["(unreadable row 7)", "", "", "", "0", "3.5", "0.00"],
     ]
 
 
