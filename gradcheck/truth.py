@@ -16,7 +16,14 @@ import sympy
 
 from gradcheck.backends.numpy_backend import NumpyBackend
 from gradcheck.checks import MAX_UNDEFINED, candidates, complete
-from gradcheck.derivation import Target, derive_question, reached_inputs
+from gradcheck.derivation import (
+    CLOSED_FORM_LIMIT,
+    Target,
+    derive_question,
+    expand,
+    reached_inputs,
+    tree_size,
+)
 from gradcheck.errors import GradcheckError, UnsupportedFunctionError
 from gradcheck.points import format_point, given, label, rng_for
 from gradcheck.problem import Problem, Question, sym
@@ -100,6 +107,10 @@ def _build(problem: Problem, question: Question, seed: int, n: int) -> Reference
     pts, given_used = _sample(problem, target, tape, seed, max(n, 1))
     truth = BACKEND.evaluate(tape, pts)[0]
     full = target.closed_form("derivative")
+    if full is not None and target.cut_names:
+        # Shown over the symbols: a stage the question is asked about is expanded too.
+        full = (expand(problem, full) if tree_size(target.stages, full) <= CLOSED_FORM_LIMIT
+                else None)
     if question.kind == "value":
         tol = tolerance_for("float64", question.tolerance or problem.tolerance or VALUE_TOLERANCE)
         expected = f"{float(truth[0]):.10g}"
@@ -114,7 +125,8 @@ def _build(problem: Problem, question: Question, seed: int, n: int) -> Reference
         shown=tuple(format_point(label(problem.symbol_names, row[:n_sym])) for row in pts),
         expected=expected, truth_full=full,
         truth_symbols=(frozenset(s.name for s in full.free_symbols) if full is not None
-                       else target.inputs_of(target.graph[2:])),
+                       else reached_inputs((*target.stages, *target.program),
+                                           target.graph[2:])),
         truth_poly=tape.ops <= POLY_OPS and all(i.param >= 0 for i in tape.instructions
                                                 if i.op == "powi"),
         names=dict(problem.names()), stage_symbols=frozenset(map(sym, problem.stage_names)),
