@@ -17,6 +17,7 @@ import numpy as np
 import sympy
 
 from gradcheck.backends.numpy_backend import NumpyBackend
+from gradcheck.derivation import needed
 from gradcheck.errors import UnsupportedFunctionError
 from gradcheck.tape import build_tape
 
@@ -91,17 +92,20 @@ def _relations(cond: sympy.Basic) -> list[sympy.core.relational.Relational]:
 
 def piece_points(found: Sequence[Switch], symbols: Sequence[sympy.Symbol],
                  domains: Sequence[tuple[float, float]], base: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray:
+                 rng: np.random.Generator,
+                 program: Sequence[tuple[sympy.Symbol, sympy.Expr]] = ()) -> np.ndarray:
     """Rows over ``symbols``, one inside each piece that the switches cut the domain into,
     along the line through each of the first ``MAX_LINES`` rows of ``base`` parallel to
-    each symbol's axis. Empty (shape (0, n)) when nothing switches.
+    each symbol's axis. Empty (shape (0, n)) when nothing switches. ``program``: stage
+    assignments the arguments may use (compiled, never expanded).
     """
     n = len(symbols)
     rows: list[np.ndarray] = []
     if not found or not len(base):
         return np.zeros((0, n))
     try:
-        tapes = [(build_tape([arg], symbols), integer, arg.free_symbols) for arg, integer in found]
+        tapes = [(build_tape([arg], symbols, needed(program, [arg])), integer,
+                  reached(program, arg)) for arg, integer in found]
     except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError):
         return np.zeros((0, n))
     for start in base[:MAX_LINES]:
@@ -117,6 +121,15 @@ def piece_points(found: Sequence[Switch], symbols: Sequence[sympy.Symbol],
                 row[column] = value
                 rows.append(row)
     return np.array(rows).reshape(-1, n)
+
+
+def reached(program: Sequence[tuple[sympy.Symbol, sympy.Expr]],
+            arg: sympy.Expr) -> set[sympy.Basic]:
+    """The symbols an argument depends on, through the program's stages."""
+    from gradcheck.derivation import reached_inputs
+
+    names = reached_inputs(program, [arg]) if program else {s.name for s in arg.free_symbols}
+    return {s for s in arg.free_symbols | {sympy.Symbol(n, real=True) for n in names}}
 
 
 def _line(start: np.ndarray, column: int, values: np.ndarray) -> np.ndarray:

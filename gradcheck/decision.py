@@ -20,6 +20,7 @@ sets its own tolerance. How and why is in docs/grading.md.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,7 @@ def decide_value(ref: Reference, extras: list[Any], full: sympy.Expr, values: np
     label_ = ref.question.label
     formula = bool(full.free_symbols)
     point = precise.exact_point(ref.symbols, ref.points[0, :len(ref.symbols)])
-    got_hp = precise.evaluate(exact_answer, point)
+    got_hp = precise.evaluate(exact_answer, point, ref.program)
     truth_hp = ref.truth_hp[0]
     if got_hp is None:
         return GradeResult(verdict="fail", feedback=f"Your answer is undefined at {ref.shown[0]}; "
@@ -105,7 +106,8 @@ class _Points:
         n_sym = len(ref.symbols)
         keep, truth_hp = [], []
         for i, row in enumerate(rows):
-            value = precise.evaluate(ref.exact_truth, precise.exact_point(ref.symbols, row[:n_sym]))
+            value = precise.evaluate(ref.exact_truth, precise.exact_point(ref.symbols, row[:n_sym]),
+                                     ref.program)
             if value is not None:
                 keep.append(i)
                 truth_hp.append(value)
@@ -138,7 +140,7 @@ def decide_expression(ref: Reference, extras: list[Any], full: sympy.Expr, value
                                 [s.domain for s in ref.problem.symbols],
                                 ref.points[int(ref.given_used):, :len(ref.symbols)],
                                 rng_for(base["seed"], ref.problem.id, ref.question.id, "pieces",
-                                        "answer"))
+                                        "answer"), ref.program)
             if len(rows):
                 at.add(ref, complete(ref.target, ref.problem, rows), answer_tape)
         return _decide(ref, extras, full, base, exact_answer, at, hide)
@@ -164,7 +166,7 @@ def _decide(ref: Reference, extras: list[Any], full: sympy.Expr, base: dict[str,
         if (undefined if is_nan else wrong):
             continue  # one confirmed point of each kind is enough
         point = precise.exact_point(ref.symbols, at.pts[i, :n_sym])
-        got = precise.evaluate(exact_answer, point)
+        got = precise.evaluate(exact_answer, point, ref.program)
         expected = at.truth_hp[i]
         if got is None:
             undefined.append(int(i))
@@ -232,14 +234,16 @@ def _undefined(ref: Reference, base: dict[str, Any], at: _Points, exact_answer: 
                first: int, count: int) -> GradeResult:
     label_ = ref.question.label
     point = precise.exact_point(ref.symbols, at.pts[first, :len(ref.symbols)])
-    why = why_undefined(exact_answer, point, ref.exact_truth)
+    truth = sympy.Tuple(ref.truth_full if ref.truth_full is not None else ref.exact_truth,
+                        *(e for _, e in ref.program))
+    why = why_undefined(exact_answer, point, truth, ref.program)
     more = _more(count - 1, len(at.values))
     return GradeResult(verdict="fail", feedback=f"Your answer is undefined at {at.shown[first]}"
                        f"{more}, where {label_} is defined{why}.", **base)
 
 
 def why_undefined(answer: sympy.Expr, point: dict[sympy.Symbol, sympy.Rational],
-                  truth: sympy.Expr) -> str:
+                  truth: sympy.Expr, program: tuple[Any, ...] = ()) -> str:
     """``: log(x) is undefined for x < 0 (log|x| where log(x) is written?)`` or ``""``.
 
     Names the smallest part of the answer that is not a real number at the point.
@@ -248,10 +252,10 @@ def why_undefined(answer: sympy.Expr, point: dict[sympy.Symbol, sympy.Rational],
                     if isinstance(e, (sympy.log, sympy.Pow, sympy.asin, sympy.acos, sympy.acosh,
                                       sympy.atanh))), key=sympy.count_ops)
     for part in parts:
-        if precise.evaluate(part, point) is not None:
+        if precise.evaluate(part, point, program) is not None:
             continue
         inner = part.args[0] if not isinstance(part, sympy.Pow) else part.base
-        value = precise.evaluate(inner, point)
+        value = precise.evaluate(inner, point, program)
         if value is None:
             continue  # its argument is already undefined: a smaller part says why
         shown = sympy.sstr(part)
@@ -274,7 +278,9 @@ def _confirm(ref: Reference, base: dict[str, Any], exact_answer: sympy.Expr, com
     label_ = ref.question.label
     notes = "".join(f" ({n})" for n in ref.notes)
     correct = f"Correct: your answer equals {label_} at {_where(ref, compared)}{notes}."
-    proof = prove(exact_answer, ref.exact_truth) if rtol == EXACT else None
+    proof = None
+    if rtol == EXACT and ref.truth_full is not None:
+        proof = prove(lambda: expand(ref.problem, exact_answer), precise.exact(ref.truth_full))
     if proof is True:
         return GradeResult(verdict="pass", feedback=correct,
                            decision=Decision("proved", compared), **base)
@@ -293,7 +299,7 @@ def _confirm(ref: Reference, base: dict[str, Any], exact_answer: sympy.Expr, com
                        **base)
 
 
-def prove(answer: sympy.Expr, truth: sympy.Expr) -> bool | str | None:
+def prove(answer: Callable[[], sympy.Expr], truth: sympy.Expr) -> bool | str | None:
     """True when ``answer - truth`` simplifies to 0 within ``PROOF_BUDGET`` seconds;
     ``"timeout"`` when it ran out of time; None when the rewrite ended but gave no proof
     (an equal pair SymPy cannot cancel, or a different one: sampling decides).
@@ -307,7 +313,7 @@ def prove(answer: sympy.Expr, truth: sympy.Expr) -> bool | str | None:
     """
     try:
         with deadline(PROOF_BUDGET):
-            difference = sympy.expand(answer - truth)
+            difference = sympy.expand(answer() - truth)  # answer(): its closed form
             if difference == 0 or sympy.cancel(difference) == 0:
                 return True
             return None
@@ -334,11 +340,11 @@ def _secret_difference(ref: Reference, base: dict[str, Any], exact_answer: sympy
         if checked >= k:
             break
         point = precise.exact_point(ref.symbols, row[:n_sym])
-        expected = precise.evaluate(ref.exact_truth, point)
+        expected = precise.evaluate(ref.exact_truth, point, ref.program)
         if expected is None:
             continue
         checked += 1
-        got = precise.evaluate(exact_answer, point)
+        got = precise.evaluate(exact_answer, point, ref.program)
         if got is None:
             return f"it is undefined at some points of the domain where {ref.question.label} is defined"
         error = precise.relative(got, expected, floor)
@@ -374,7 +380,7 @@ def _more(others: int, total: int) -> str:
 
 def _symbolic_difference(ref: Reference, full: sympy.Expr) -> str | None:
     """For polynomials only: the exact difference when it is not zero, else None."""
-    if not ref.truth_poly:
+    if not ref.truth_poly or ref.truth_full is None:
         return None
     answer = expand(ref.problem, full)
     try:

@@ -98,7 +98,7 @@ def _grade(problem: Problem, question_id: str, answer: str, *, seed: int, points
     try:
         with deadline(time_limit):
             parsed, full, values, tape = _read(ref, answer, limits or Limits())
-            exact_answer = precise.exact(expand(ref.problem, full))
+            exact_answer = precise.exact(full)
     except ExpressionError as exc:
         which = f" (limit: {exc.limit})" if exc.limit else ""
         return GradeResult(verdict="invalid", feedback=f"Cannot read your answer: {exc.message}"

@@ -58,10 +58,16 @@ def exact_point(symbols: Sequence[sympy.Symbol], row: np.ndarray) -> dict[sympy.
     return {s: sympy.Rational(float(v)) for s, v in zip(symbols, row, strict=True)}
 
 
-def evaluate(expr: sympy.Expr, point: dict[sympy.Symbol, sympy.Rational]) -> Value | None:
+Assignment = tuple[sympy.Symbol, sympy.Expr]
+
+
+def evaluate(expr: sympy.Expr, point: dict[sympy.Symbol, sympy.Rational],
+             program: Sequence[Assignment] = ()) -> Value | None:
     """``expr`` at ``point`` to ``DIGITS`` significant digits, or None where it is not a
     finite real number. An exact zero (or a difference that cancels completely) is 0.
 
+    ``program``: assignments (a stage's symbol, its expression) that ``expr`` may use, in
+    order; each one it needs is evaluated once, so a deep graph is never expanded.
     A time limit around the call (``gradcheck.deadline``) still interrupts it.
 
     >>> x = sympy.Symbol("x", real=True)
@@ -72,12 +78,20 @@ def evaluate(expr: sympy.Expr, point: dict[sympy.Symbol, sympy.Rational]) -> Val
     >>> evaluate(sympy.sin(x)**2 + sympy.cos(x)**2 - 1, {x: sympy.Rational(3, 10)})
     mpf('0.0')
     """
+    steps: Sequence[Assignment] = ()
+    if program:
+        from gradcheck.derivation import needed
+
+        steps = needed(program, [expr])
     previous: Value | None = None
     dps = START_DPS
     while dps <= MAX_DPS:
         try:
             with mpmath.workdps(dps):
-                value = _Evaluator(point).value(expr)
+                evaluator = _Evaluator(point)
+                for symbol, definition in steps:
+                    evaluator.memo[symbol] = evaluator.value(definition)
+                value = evaluator.value(expr)
         except (_Undefined, ZeroDivisionError, ValueError, OverflowError, TypeError,
                 ArithmeticError, AttributeError, RecursionError):
             # log(1 - 1/(1 + exp(-190))) meets log(0) at 50 digits, not at 100: only an

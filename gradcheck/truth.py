@@ -19,11 +19,19 @@ from gradcheck.backends.numpy_backend import NumpyBackend
 from gradcheck.breakpoints import Switch, piece_points, switches
 from gradcheck.checks import MAX_UNDEFINED, candidates, complete, kinks
 from gradcheck.deadline import Timeout, deadline
-from gradcheck.derivation import Target, derive_question, expand
+from gradcheck.derivation import (
+    CLOSED_FORM_LIMIT,
+    Assignment,
+    Target,
+    derive_question,
+    expand,
+    reached_inputs,
+    tree_size,
+)
 from gradcheck.errors import GradcheckError, UnsupportedFunctionError
 from gradcheck.points import format_point, given, label, rng_for
 from gradcheck.problem import Problem, Question, sym
-from gradcheck.tape import Tape, build_tape
+from gradcheck.tape import Tape
 from gradcheck.tolerances import Tolerance, tolerance_for
 
 __all__ = ["VALUE_TOLERANCE", "Reference", "clear", "reference"]
@@ -35,6 +43,7 @@ VALUE_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-9, reason="default for value answ
 POLY_OPS = frozenset({"input", "const", "add", "mul", "neg", "powi"})
 CACHE_SIZE = 512
 TRUTH_BUDGET = 60.0  # seconds to prepare one question's truth (derive, sample, evaluate)
+TOO_LARGE = "(too large to show as one formula: the derivative was computed stage by stage)"
 BACKEND = NumpyBackend()
 
 
@@ -58,7 +67,7 @@ class Reference:
     labels: tuple[tuple[tuple[str, float], ...], ...]
     shown: tuple[str, ...]
     expected: str
-    truth_full: sympy.Expr
+    truth_full: sympy.Expr | None  # None: too large to build (see Target.closed_form)
     truth_symbols: frozenset[str]
     truth_poly: bool
     names: dict[str, sympy.Expr]
@@ -72,10 +81,11 @@ class Reference:
     switches: tuple[Switch, ...] = ()
     pieces: int = 0
     notes: tuple[str, ...] = ()
+    program: tuple[Assignment, ...] = ()
 
     @property
     def cut(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.target.cut)
+        return self.target.cut_names
 
 
 _CACHE: OrderedDict[tuple[int, str, int, int], tuple[Reference, list[Any]]] = OrderedDict()
@@ -121,27 +131,36 @@ def clear() -> None:
 
 def _build(problem: Problem, question: Question, seed: int, n: int) -> Reference:
     target = derive_question(problem, question)
-    tape = build_tape([target.derivative], target.symbols)
-    full = expand(problem, target.derivative)
+    # The truth is evaluated from the compiled adjoint program; its closed form (built
+    # only when small enough) is for showing, and for the exact polynomial difference.
+    tape = target.build(target.graph[2:])
     symbols = tuple(map(sym, problem.symbol_names))
-    exact_truth = precise.exact(full)
-    exact_function = precise.exact(expand(problem, target.function))
-    pts, given_used, notes = _sample(problem, target, tape, seed, max(n, 1),
-                                     (exact_truth, exact_function), symbols)
+    program = hp_program(target)
+    exact_truth = precise.exact(target.graph[2])
+    exact_function = precise.exact(target.graph[0])
+    exprs = (exact_truth, exact_function)
+    pts, given_used, notes = _sample(problem, target, tape, seed, max(n, 1), exprs, symbols,
+                                     program)
+    full = target.closed_form("derivative")
+    if full is not None and target.cut_names:
+        # Shown over the symbols: a stage the question is asked about is expanded too.
+        full = (expand(problem, full) if tree_size(target.stages, full) <= CLOSED_FORM_LIMIT
+                else None)
     found: tuple[Switch, ...] = ()
     pieces = 0
     if question.kind != "value":
-        found = switches([full, expand(problem, target.function)])
+        found = switches([exact_truth, exact_function, *(e for _, e in program)])
         extra = piece_points(found, symbols, [s.domain for s in problem.symbols],
                              pts[int(given_used):, :len(symbols)],
-                             rng_for(seed, problem.id, question.id, "pieces"))
-        extra = extra[_defined_rows(problem, target, tape, complete(target, problem, extra),
-                                    (exact_truth, exact_function), symbols)] if len(extra) else extra
+                             rng_for(seed, problem.id, question.id, "pieces"), program)
         if len(extra):
-            pts = np.vstack([pts, complete(target, problem, extra)])
+            extra = complete(target, problem, extra)
+            extra = extra[_defined_rows(target, tape, extra, exprs, symbols, program)]
+        if len(extra):
+            pts = np.vstack([pts, extra])
             pieces = len(extra)
-    truth_hp = tuple(precise.evaluate(exact_truth, precise.exact_point(symbols, row[:len(symbols)]))
-                     for row in pts)
+    truth_hp = tuple(precise.evaluate(exact_truth, precise.exact_point(symbols, row[:len(symbols)]),
+                                      program) for row in pts)
     float_truth = BACKEND.evaluate(tape, pts)[0]
     truth = np.array([precise.to_float(v) if v is not None else float_truth[i]
                       for i, v in enumerate(truth_hp)], dtype=np.float64)
@@ -154,7 +173,7 @@ def _build(problem: Problem, question: Question, seed: int, n: int) -> Reference
         expected = f"{float(truth[0]):.10g}"
     else:
         tol = tolerance_for("float64", question.tolerance)
-        expected = sympy.sstr(full)
+        expected = sympy.sstr(full) if full is not None else TOO_LARGE
     n_sym = len(problem.symbols)
     return Reference(
         problem=problem, question=question, target=target, tolerance=tol, points=pts,
@@ -162,25 +181,33 @@ def _build(problem: Problem, question: Question, seed: int, n: int) -> Reference
         labels=tuple(label(target.variables, row) for row in pts),
         shown=tuple(format_point(label(problem.symbol_names, row[:n_sym])) for row in pts),
         expected=expected, truth_full=full,
-        truth_symbols=frozenset(s.name for s in full.free_symbols),
+        truth_symbols=(frozenset(s.name for s in full.free_symbols) if full is not None
+                       else reached_inputs((*target.stages, *target.program),
+                                           target.graph[2:])),
         truth_poly=tape.ops <= POLY_OPS and all(i.param >= 0 for i in tape.instructions
                                                 if i.op == "powi"),
         names=dict(problem.names()), stage_symbols=frozenset(map(sym, problem.stage_names)),
-        inputs_of={name: frozenset(s.name for s in expr.free_symbols)
-                   for name, expr in target.cut},
+        inputs_of={name: reached_inputs(target.stages, [sym(name)])
+                   for name in target.cut_names},
         square=_has_square(target), symbols=symbols, exact_truth=exact_truth,
-        truth_hp=truth_hp, scale=scale, switches=found, pieces=pieces, notes=notes)
+        truth_hp=truth_hp, scale=scale, switches=found, pieces=pieces, notes=notes,
+        program=program)
 
 
 def _has_square(target: Target) -> bool:
     """Whether the function squares something that depends on the (first) variable."""
     wrt = sym(target.question.wrt[0])
-    return any(p.exp == 2 and p.base.has(wrt) for p in target.function.atoms(sympy.Pow))
+    function = target.closed_form("function")
+    if function is None:
+        # Too deep to expand: any stage that squares something depending on wrt.
+        return any(p.exp == 2 and wrt.name in target.inputs_of([p.base])
+                   for _, expr in target.stages for p in expr.atoms(sympy.Pow))
+    return any(p.exp == 2 and p.base.has(wrt) for p in function.atoms(sympy.Pow))
 
 
 def _sample(problem: Problem, target: Target, tape: Tape, seed: int, n: int,
-            exact_exprs: tuple[sympy.Expr, sympy.Expr],
-            symbols: tuple[sympy.Symbol, ...]) -> tuple[np.ndarray, bool, tuple[str, ...]]:
+            exact_exprs: tuple[sympy.Expr, sympy.Expr], symbols: tuple[sympy.Symbol, ...],
+            program: tuple[Assignment, ...]) -> tuple[np.ndarray, bool, tuple[str, ...]]:
     """The given point then ``n`` random points, each where the truth is defined, and notes
     on points set aside.
 
@@ -195,7 +222,7 @@ def _sample(problem: Problem, target: Target, tape: Tape, seed: int, n: int,
     where = f"{target.question.label} in problem {problem.id!r}"
 
     def defined_at(pts: np.ndarray) -> np.ndarray:
-        return _defined_rows(problem, target, tape, pts, exact_exprs, symbols)
+        return _defined_rows(target, tape, pts, exact_exprs, symbols, program)
 
     if target.question.kind == "value":
         if start is None:
@@ -229,9 +256,9 @@ def _sample(problem: Problem, target: Target, tape: Tape, seed: int, n: int,
     return pts[chosen], given_used, notes
 
 
-def _defined_rows(problem: Problem, target: Target, tape: Tape, pts: np.ndarray,
-                  exact_exprs: tuple[sympy.Expr, sympy.Expr],
-                  symbols: tuple[sympy.Symbol, ...]) -> np.ndarray:
+def _defined_rows(target: Target, tape: Tape, pts: np.ndarray,
+                  exact_exprs: tuple[sympy.Expr, sympy.Expr], symbols: tuple[sympy.Symbol, ...],
+                  program: tuple[Assignment, ...]) -> np.ndarray:
     """Where the derivative and the function are finite real numbers: float64 first, high
     precision where float64 says no (an overflow is not an undefined value)."""
     function = _function_tape(target)
@@ -241,17 +268,27 @@ def _defined_rows(problem: Problem, target: Target, tape: Tape, pts: np.ndarray,
             ok &= np.isfinite(BACKEND.evaluate(function, pts)[0])
     for i in np.flatnonzero(~ok):
         point = precise.exact_point(symbols, pts[i, :len(symbols)])
-        ok[i] = all(precise.evaluate(e, point) is not None for e in exact_exprs)
+        ok[i] = all(precise.evaluate(e, point, program) is not None for e in exact_exprs)
     return ok
+
+
+def hp_program(target: Target) -> tuple[Assignment, ...]:
+    """The question's straight-line program for high precision, over the problem's symbols:
+    every forward stage (a cut stage too, from its definition), then the adjoints and
+    tangents; decimals exact (``precise.exact``)."""
+    defined = {symbol for symbol, _ in target.stages}
+    return (*((s, precise.exact(e)) for s, e in target.stages),
+            *((s, precise.exact(e)) for s, e in target.program if s not in defined))
 
 
 def _function_tape(target: Target) -> Tape | None:
     """The question's function compiled, or None when it is a bare variable (always defined)
     or cannot be compiled (the derivative's own definedness is then all that is checked)."""
-    if target.function.is_Symbol or target.function.is_Number:
+    function = target.graph[0]
+    if function.is_Number or (function.is_Symbol and function.name in target.variables):
         return None
     try:
-        return build_tape([target.function], target.symbols)
+        return target.build([function])
     except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError):
         return None
 
