@@ -20,6 +20,7 @@ sets its own tolerance. How and why is in docs/grading.md.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -288,8 +289,8 @@ def _confirm(ref: Reference, base: dict[str, Any], exact_answer: sympy.Expr, com
     k = SECRET_POINTS
     if proof == "timeout":
         k = SECRET_POINTS_AFTER_TIMEOUT
-        note = (f"the symbolic confirmation ran out of time ({PROOF_BUDGET:g} s): checked at "
-                f"{k} more points in high precision instead")
+        note = (f"the symbolic confirmation did not finish (over {PROOF_BUDGET:g} s, or too "
+                f"large to expand): checked at {k} more points in high precision instead")
     found = _secret_difference(ref, base, exact_answer, k, rtol, floor)
     decision = Decision("sampled", compared + k, k, precise.DIGITS, note)
     if found is None:
@@ -313,7 +314,10 @@ def prove(answer: Callable[[], sympy.Expr], truth: sympy.Expr) -> bool | str | N
     """
     try:
         with deadline(PROOF_BUDGET):
-            difference = sympy.expand(answer() - truth)  # answer(): its closed form
+            closed = answer()  # the answer's closed form
+            if expansion_size(closed - truth) > MAX_EXPANSION:
+                return "timeout"  # deterministic: no clock decides what is too large
+            difference = sympy.expand(closed - truth)
             if difference == 0 or sympy.cancel(difference) == 0:
                 return True
             return None
@@ -322,6 +326,28 @@ def prove(answer: Callable[[], sympy.Expr], truth: sympy.Expr) -> bool | str | N
     except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError,
             sympy.PolynomialError):
         return None
+
+
+MAX_EXPANSION = 20_000  # terms expand may produce before a proof is not attempted
+
+
+def expansion_size(expr: sympy.Expr) -> float:
+    """An upper estimate of the number of terms ``expand(expr)`` produces: a power of a
+    sum with k terms to the n has C(n + k - 1, k - 1) terms, products multiply, sums add."""
+    if expr.is_Atom:
+        return 1.0
+    if isinstance(expr, sympy.Add):
+        return float(sum(expansion_size(a) for a in expr.args))
+    if isinstance(expr, sympy.Mul):
+        size = 1.0
+        for a in expr.args:
+            size *= expansion_size(a)
+        return size
+    if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and int(expr.exp) > 1:
+        k = expansion_size(expr.base)
+        n = min(int(expr.exp), 10**6)
+        return float(math.comb(n + int(min(k, 50)) - 1, int(min(k, 50)) - 1)) if k > 1 else 1.0
+    return 1.0
 
 
 def _secret_difference(ref: Reference, base: dict[str, Any], exact_answer: sympy.Expr, k: int,
@@ -383,6 +409,8 @@ def _symbolic_difference(ref: Reference, full: sympy.Expr) -> str | None:
     if not ref.truth_poly or ref.truth_full is None:
         return None
     answer = expand(ref.problem, full)
+    if expansion_size(answer - ref.truth_full) > MAX_EXPANSION:
+        return None
     try:
         with deadline(PROOF_BUDGET):
             if not answer.is_polynomial(*answer.free_symbols):
