@@ -30,6 +30,7 @@ from gradcheck.verdict import GradeResult
 __all__ = ["DaskExecutor", "RemoteError", "check_on_dask", "connect"]
 
 CHUNK = 200
+CONNECT_TIMEOUT = "20s"
 POLL_SECONDS = 0.05
 INSTALL = "pip install 'gradcheck[dask]'"
 
@@ -58,7 +59,7 @@ def connect(scheduler: Any) -> tuple[Any, bool]:
     if isinstance(scheduler, Client):
         return scheduler, False
     try:
-        return Client(scheduler, timeout="20s"), True
+        return Client(scheduler, timeout=CONNECT_TIMEOUT), True
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
 
