@@ -12,7 +12,7 @@ plus 3% junk, for 300 students, so answers repeat as in a real class. Then:
    of one chunk (a round trip that grades one already-known answer).
 
     python benchmarks/bench_batch.py [--rows 10000,100000] [--formats csv,json]
-                                     [--workers 1,2] [--dask] [--skip-direct]
+                                     [--workers 1,2] [--dask] [--skip-direct] [--distinct 2000]
 """
 
 from __future__ import annotations
@@ -105,6 +105,23 @@ def repeat_cost(bank: tuple[Problem, ...], rows: int = 200_000) -> None:
           f"({count} rows of one answer in {took:.2f} s; one row alone {single * 1e3:.0f} ms)")
 
 
+def speedup(bank: tuple[Problem, ...], rows: int, workers: list[int]) -> None:
+    """Scaling with --workers where the grading itself is the work: every answer distinct
+    (``k*x*(w*x - y)`` for k = 1..rows, wrong but for k = 2), graded in process by grade_batch."""
+    subs = [Submission(i, f"s{i % 300}", "linear-regression", "dloss_dw", f"{i + 1}*x*(w*x - y)")
+            for i in range(rows)]
+    print(f"\n{rows} distinct answers (one grading each), grade_batch in process:")
+    base = None
+    for n in workers:
+        clear_cache()
+        start = time.perf_counter()
+        grade_batch(bank, subs, workers=n)
+        took = time.perf_counter() - start
+        base = base or took
+        print(f"  workers={n}: {took:6.2f} s  {rows / took:6.0f} answers/s  speed-up {base / took:.2f}x",
+              flush=True)
+
+
 def run_cli(path: Path, fmt: str, workers: int, out: Path, extra: list[str]) -> tuple[float, float, int]:
     """(wall s, CPU s, peak RSS in MB) of ``gradcheck grade`` and its workers."""
     cmd = [sys.executable, "-m", "gradcheck", "grade", "--bank", str(ROOT / "problems"),
@@ -187,6 +204,8 @@ def main() -> None:
     parser.add_argument("--dask", action="store_true", help="also on a 2-worker LocalCluster")
     parser.add_argument("--skip-direct", action="store_true",
                         help="skip the in-process comparison and the repeat cost")
+    parser.add_argument("--distinct", type=int, default=0, metavar="N",
+                        help="also N distinct answers with each worker count (the speed-up)")
     args = parser.parse_args()
     bank = load_bank([ROOT / "problems"])
     sizes = [int(n) for n in args.rows.split(",")]
@@ -197,6 +216,8 @@ def main() -> None:
             write_csv(bank, sizes[0], args.seed, path)
             in_process(bank, path, args.seed)
             repeat_cost(bank)
+        if args.distinct:
+            speedup(bank, args.distinct, [int(n) for n in args.workers.split(",")])
         whole_process(bank, sizes, args.formats.split(","), [int(n) for n in args.workers.split(",")],
                       args.seed, tmp)
         if args.dask:
