@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import sympy
 
-from gradcheck import diagnosis
+from gradcheck import diagnosis, graph_mistakes
 from gradcheck.checks import complete
 from gradcheck.derivation import expand, local_gradients
-from gradcheck.points import draw, rng_for
+from gradcheck.errors import UnsupportedFunctionError
+from gradcheck.points import draw, number, rng_for
 from gradcheck.problem import Problem, Question, sym
 from gradcheck.tape import build_tape
 from gradcheck.truth import BACKEND, Reference
@@ -28,16 +29,18 @@ __all__ = ["alternatives", "case"]
 
 
 def case(ref: Reference, extras: list[Any], values: np.ndarray,
-          full: sympy.Expr) -> diagnosis.Case:
+         full: sympy.Expr, text: str = "") -> diagnosis.Case:
     if not extras:
         extras.append(alternatives(ref))
-    forward, stages, derivatives, missing = extras[0]
+    forward, stages, derivatives, missing, graph, plugged = extras[0]
     single = ref.question.kind == "value"
     return diagnosis.Case(
         label=ref.question.label, of=ref.question.of, truth=ref.truth, answer=values,
         rtol=ref.tolerance.rtol, atol=ref.tolerance.atol, single_point=single, forward=forward,
         stages=stages, derivatives=derivatives, missing=missing,
-        varied=() if single else _varied(ref, full), square=ref.square)
+        varied=() if single else _varied(ref, full), square=ref.square, graph=graph,
+        plugged=plugged, text=text, given_used=ref.given_used,
+        formula=bool(full.free_symbols))
 
 
 def alternatives(ref: Reference) -> tuple[Any, ...]:
@@ -58,7 +61,35 @@ def alternatives(ref: Reference) -> tuple[Any, ...]:
     for size in sizes:
         out.append(tuple(cands[start:start + size]))
         start += size
-    return (values[0], *out)
+    return (values[0], *out, _graph(ref), _plugged(ref))
+
+
+def _graph(ref: Reference) -> tuple[diagnosis.Candidate, ...]:
+    """The graph mistakes' formulas (gradcheck.graph_mistakes) evaluated at the points."""
+    alts = graph_mistakes.alternatives(ref.problem, ref.question)
+    if not alts:
+        return ()
+    exprs = [expand(ref.problem, a.expr, keep=ref.cut) for a in alts]
+    try:
+        values = BACKEND.evaluate(build_tape(exprs, ref.target.symbols), ref.points)
+    except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError):
+        return ()
+    return tuple(diagnosis.Candidate(a.where, a.where, values[i], kind=a.kind, text=a.text,
+                                     stage=a.stage, weak=a.weak) for i, a in enumerate(alts))
+
+
+def _plugged(ref: Reference) -> tuple[diagnosis.Candidate, ...]:
+    """The truth with one symbol fixed at its given value (a formula question only)."""
+    given = ref.problem.given_point
+    if ref.question.kind == "value" or not given or not ref.given_used:
+        return ()
+    named = [(n, v) for n, v in given.items() if sym(n) in ref.truth_full.free_symbols]
+    if len(named) < 2:
+        return ()
+    exprs = [ref.truth_full.xreplace({sym(n): sympy.nsimplify(v)}) for n, v in named]
+    values = BACKEND.evaluate(build_tape(exprs, ref.target.symbols), ref.points)
+    return tuple(diagnosis.Candidate(n, f"{n} = {number(v)}", values[i])
+                 for i, (n, v) in enumerate(named))
 
 
 def _stage_values(problem: Problem, question: Question) -> list[tuple[str, str, sympy.Expr]]:
@@ -107,7 +138,10 @@ def _missing_factors(problem: Problem, question: Question) -> list[tuple[str, st
             units.extend((i, text, expr) for text, expr in parts)
         if len(units) > MAX_UNITS:
             units = [(i, f"d {a} / d {b}", g) for i, (a, b, g) in enumerate(edges)]
-        for k in range(1, len(units)):
+        # When an edge's local gradient is 1 (d v / d a for v = a + u), the answer may be
+        # that 1 alone: every other local gradient is then the missing product.
+        top = len(units) + (len(edges) < len(path))
+        for k in range(1, top):
             for subset in combinations(units, k):
                 product = sympy.Mul(*(u[2] for u in subset))
                 text = " * ".join(_unit_labels(subset, units, edges))

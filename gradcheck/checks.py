@@ -19,7 +19,7 @@ from gradcheck.backends import Backend, get_backend, resolve_backends
 from gradcheck.backends.numpy_backend import NumpyBackend
 from gradcheck.derivation import Target, derive, expand
 from gradcheck.errors import ProblemError, working_on
-from gradcheck.parsing import parse_expression, parse_number
+from gradcheck.parsing import TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.points import SetAside, draw, format_point, given, label, rng_for
 from gradcheck.problem import Problem
 from gradcheck.tape import Tape, build_tape
@@ -128,6 +128,9 @@ def check(problems: Sequence[Problem], *, backends: Sequence[str] = ("numpy",),
 def check_problem(problem: Problem, backends: Sequence[Backend], *, points: int = DEFAULT_POINTS,
                   seed: int = DEFAULT_SEED) -> list[QuestionResult]:
     """Check one problem's questions; results in question order, then backend order."""
+    if problem.arrays is not None:  # vectors and matrices: derived entry by entry
+        from gradcheck.arrays.checking import check_problem as check_arrays
+        return check_arrays(problem, backends, points=points, seed=seed)
     with working_on(f"deriving problem {problem.id!r}"):
         derivation = derive(problem)
     results = []
@@ -338,7 +341,7 @@ def _reference_answer(problem: Problem, target: Target) -> object | None:
         return None
     if question.kind == "value":
         return float(parse_number(question.answer))
-    expr = parse_expression(question.answer, problem.names())
+    expr = parse_expression(question.answer, problem.names(), limits=TEACHER_LIMITS)
     return target_tape(problem, target, [expand(problem, expr, keep=[n for n, _ in target.cut])])
 
 

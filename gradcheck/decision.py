@@ -30,7 +30,7 @@ MARGINAL = 1e-12
 
 
 def decide_value(ref: Reference, extras: list[Any], full: sympy.Expr, values: np.ndarray,
-                  base: dict[str, Any]) -> GradeResult:
+                  base: dict[str, Any], *, hide: bool = False) -> GradeResult:
     label_ = ref.question.label
     got, truth = float(values[0]), float(ref.truth[0])
     formula = bool(full.free_symbols)
@@ -44,15 +44,16 @@ def decide_value(ref: Reference, extras: list[Any], full: sympy.Expr, values: np
     if ok:
         return GradeResult(verdict="pass", feedback=f"Correct: {label_} = {number(truth)} at "
                            f"{ref.shown[0]}.{note}", evidence=evidence, **base)
-    finding = diagnosis.diagnose(case(ref, extras, values, full))
-    where = f"at {ref.shown[0]} your answer gives {number(got)} but {label_} is {number(truth)}."
+    finding = diagnosis.diagnose(case(ref, extras, values, full, base["answer"]))
+    where = f"at {ref.shown[0]} your answer gives {number(got)}{_but(label_, truth, hide)}"
     feedback = f"{finding.feedback} A{where[1:]}" if finding else f"Not right: {where}"
     return GradeResult(verdict="fail", feedback=feedback + note, evidence=evidence,
                        diagnosis=finding.diagnosis if finding else None, **base)
 
 
 def decide_expression(ref: Reference, extras: list[Any], full: sympy.Expr, values: np.ndarray,
-                       base: dict[str, Any], time_limit: float) -> GradeResult:
+                       base: dict[str, Any], time_limit: float, *,
+                       hide: bool = False) -> GradeResult:
     label_ = ref.question.label
     tol = ref.tolerance
     both = np.isfinite(values)
@@ -75,12 +76,13 @@ def decide_expression(ref: Reference, extras: list[Any], full: sympy.Expr, value
         if differs is None:
             return GradeResult(verdict="pass", feedback=f"Correct: your answer equals {label_} "
                                f"at {_where(ref, int(both.sum()))}.", **base)
-        return GradeResult(verdict="fail", feedback=f"Very close, but not equal: your answer "
-                           f"minus {label_} is {differs}, not 0.", **base)
+        close = (f"Very close, but not equal to {label_}." if hide else
+                 f"Very close, but not equal: your answer minus {label_} is {differs}, not 0.")
+        return GradeResult(verdict="fail", feedback=close, **base)
     first = int(wrong[0])
-    finding = diagnosis.diagnose(case(ref, extras, values, full))
-    where = (f"at {ref.shown[first]} your answer gives {number(values[first])} but {label_} is "
-             f"{number(ref.truth[first])}.")
+    finding = diagnosis.diagnose(case(ref, extras, values, full, base["answer"]))
+    where = (f"at {ref.shown[first]} your answer gives {number(values[first])}"
+             f"{_but(label_, ref.truth[first], hide)}")
     if ref.given_used and first > 0 and agree[0]:
         where = f"Right at the given point ({ref.shown[0]}) but not as a function: {where}"
         if not full.free_symbols:
@@ -90,6 +92,11 @@ def decide_expression(ref: Reference, extras: list[Any], full: sympy.Expr, value
     feedback = f"{finding.feedback} {where}" if finding else where
     return GradeResult(verdict="fail", feedback=feedback,
                        diagnosis=finding.diagnosis if finding else None, **base)
+
+
+def _but(label: str, truth: float, hide: bool) -> str:
+    """`` but d loss / d w is -2.`` or, with the truth hidden, ``, which is not d loss / d w.``"""
+    return f", which is not {label}." if hide else f" but {label} is {number(truth)}."
 
 
 def _where(ref: Reference, compared: int) -> str:

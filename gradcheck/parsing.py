@@ -20,9 +20,11 @@ from types import MappingProxyType
 
 import sympy
 
+from gradcheck import ops
 from gradcheck.errors import ExpressionError
+from gradcheck.notation import GREEK, LATEX, SUPERSCRIPTS, UNICODE, greek_name, is_greek
 
-__all__ = ["FUNCTIONS", "Limits", "parse_expression", "parse_number"]
+__all__ = ["FUNCTIONS", "TEACHER_LIMITS", "Limits", "parse_expression", "parse_number"]
 
 
 @dataclass(frozen=True)
@@ -37,67 +39,27 @@ class Limits:
     max_nodes: int = 2000
 
 
-def _log(x: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
-    """Natural log, or log base ``base``."""
-    return sympy.log(x) if base is None else sympy.log(x, base)
+# Problem files are written by teachers: generous, but still bounded (9**9**9 stays refused).
+TEACHER_LIMITS = Limits(max_length=20_000, max_depth=100, max_exponent=20_000,
+                        max_factorial=5_000, max_digits=400, max_nodes=50_000)
 
 
-FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = MappingProxyType({
-    "exp": sympy.exp, "log": _log, "sqrt": sympy.sqrt,
-    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
-    "sec": sympy.sec, "csc": sympy.csc, "cot": sympy.cot,
-    "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "atan2": sympy.atan2,
-    "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
-    "sech": sympy.sech, "csch": sympy.csch, "coth": sympy.coth,
-    "asinh": sympy.asinh, "acosh": sympy.acosh, "atanh": sympy.atanh,
-    "Abs": sympy.Abs, "abs": sympy.Abs, "sign": sympy.sign,
-    "Max": sympy.Max, "max": sympy.Max, "Min": sympy.Min, "min": sympy.Min,
-    "Heaviside": sympy.Heaviside, "erf": sympy.erf, "erfc": sympy.erfc,
-    "gamma": sympy.gamma, "loggamma": sympy.loggamma,
-    "floor": sympy.floor, "ceiling": sympy.ceiling, "factorial": sympy.factorial,
-    "sigmoid": lambda x: 1 / (1 + sympy.exp(-x)),
-    "softplus": lambda x: sympy.log(1 + sympy.exp(x)),
-    "relu": lambda x: sympy.Max(x, 0),
-    "log1p": lambda x: sympy.log(1 + x),
-    "expm1": lambda x: sympy.exp(x) - 1,
-    "Piecewise": sympy.Piecewise,
-})
-
-# (fewest, most) arguments; None means no upper bound. Unlisted functions take one.
-_ARITY: dict[str, tuple[int, int | None]] = {
-    "log": (1, 2), "atan2": (2, 2), "Heaviside": (1, 2), "Piecewise": (1, None),
-    "Max": (2, None), "max": (2, None), "Min": (2, None), "min": (2, None),
-}
-_BIG_ARGUMENT = frozenset({"factorial", "gamma", "loggamma"})
+# Function names, their builders, arities and bounded arguments: all from the op registry.
+_BUILDERS = ops.parser_functions()
+FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = MappingProxyType(
+    {name: spec.build for name, spec in _BUILDERS.items()})
 _CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "E": sympy.E, "e": sympy.E}
 _STUDENT_ALIASES = {"ln": "log"}
 _COMPARE = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge}
 
-# Student-only characters: the token they become (kind, value) and the ASCII to write instead.
-_UNICODE: dict[str, tuple[str, str]] = {
-    "\u2212": ("op", "-"), "\u00b7": ("op", "*"), "\u00d7": ("op", "*"),
-    "\u00f7": ("op", "/"), "\u03c0": ("name", "pi"), "\u03c3": ("name", "sigmoid"),
-    "\u221a": ("op", "sqrt"), "{": ("op", "{"), "}": ("op", "}"),
-}
-_SUPERSCRIPTS = {
-    c: str(i) for i, c in enumerate("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
-}
-_SUPERSCRIPTS["\u207b"] = "-"
-_LATEX: dict[str, tuple[str, str]] = {
-    "cdot": ("op", "*"), "times": ("op", "*"), "div": ("op", "/"),
-    "frac": ("op", "frac"), "sqrt": ("op", "sqrt"), "left": ("skip", ""), "right": ("skip", ""),
-    ",": ("skip", ""), ";": ("skip", ""), "!": ("skip", ""), " ": ("skip", ""),
-    "pi": ("name", "pi"), "sigma": ("name", "sigmoid"), "ln": ("name", "log"),
-    "arcsin": ("name", "asin"), "arccos": ("name", "acos"), "arctan": ("name", "atan"),
-    **{f: ("name", f) for f in ("exp", "log", "sin", "cos", "tan", "sec", "csc", "cot",
-                                "sinh", "cosh", "tanh", "sech", "csch", "coth")},
-}
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?", re.ASCII)
 _DIGITS = frozenset("0123456789")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LATEX_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
-_OPERATORS = ("**", "<=", ">=", "+", "-", "*", "/", "^", "(", ")", ",", "!", "<", ">")
-_CLOSERS = {"(": ")", "{": "}"}
+_OPERATORS = ("**", "<=", ">=", "+", "-", "*", "/", "^", "(", ")", ",", "!", "<", ">", "|", "&",
+              "~")
+_LOGIC = {"And": sympy.And, "Or": sympy.Or, "Not": sympy.Not, "Eq": sympy.Eq, "Ne": sympy.Ne}
+_CLOSERS = {"(": ")", "{": "}", "|": "|"}
 
 
 @dataclass(frozen=True)
@@ -135,7 +97,7 @@ def _bad_character(text: str, i: int, student: bool) -> ExpressionError:
     if ch == "=":
         return ExpressionError(f"unexpected '=' at position {i}: give only the expression, "
                                "e.g. 2*x rather than y = 2*x", i)
-    if not student and (ch in _UNICODE or ch in _SUPERSCRIPTS or ch == "\\"):
+    if not student and (ch in UNICODE or ch in SUPERSCRIPTS or ch == "\\" or is_greek(ch)):
         return ExpressionError(f"{_describe(ch)} at position {i} is accepted only in student "
                                "answers; problem files use SymPy syntax (*, /, **, sqrt, pi)", i)
     hint = ""
@@ -166,27 +128,30 @@ def _number_token(text: str, i: int, limits: Limits) -> _Token:
 def _latex_token(text: str, i: int) -> tuple[_Token | None, int]:
     """Read the LaTeX command at ``i``: a token (None when it is spacing) and the next index."""
     match = _LATEX_COMMAND.match(text, i)
-    if match is None or match.group(1) not in _LATEX:
+    if match is None or match.group(1) not in LATEX:
         shown = match.group(0) if match else "\\"
         raise ExpressionError(f"unknown LaTeX command {shown!r} at position {i}", i)
-    kind, value = _LATEX[match.group(1)]
+    kind, value = LATEX[match.group(1)]
     token = None if kind == "skip" else _Token(kind, value, i, match.group(0))
     return token, match.end()
 
 
-def _superscript_tokens(text: str, i: int) -> tuple[list[_Token], int]:
-    """Turn a run of superscript characters such as '²' or '⁻¹' into '**' and a number."""
+def _superscript_tokens(text: str, i: int, limits: Limits) -> tuple[list[_Token], int]:
+    """Turn a run of superscripts into a power: '²' is **2, '⁻¹' is **-1, 'ˣ' is **(x)."""
     end = i
-    while end < len(text) and text[end] in _SUPERSCRIPTS:
+    while end < len(text) and text[end] in SUPERSCRIPTS:
         end += 1
-    run = "".join(_SUPERSCRIPTS[c] for c in text[i:end])
+    raw = text[i:end]
+    run = "".join(SUPERSCRIPTS[c] for c in raw)
     sign, digits = ("-", run[1:]) if run.startswith("-") else ("", run)
-    if not digits.isdigit():
-        raise ExpressionError(f"superscript {text[i:end]!r} at position {i} needs digits", i)
-    tokens = [_Token("op", "**", i, text[i:end])]
-    if sign:
-        tokens.append(_Token("op", "-", i, text[i:end]))
-    return tokens + [_Token("num", digits, i, text[i:end])], end
+    power = _Token("op", "**", i, raw)
+    if digits.isdigit():
+        signs = [_Token("op", "-", i, raw)] if sign else []
+        return [power, *signs, _Token("num", digits, i, raw)], end
+    if not any(c.isalnum() for c in run):
+        raise ExpressionError(f"superscript {raw!r} at position {i} needs digits or letters", i)
+    inner = [_Token(t.kind, t.value, i, raw) for t in _tokenize(run, True, limits)[:-1]]
+    return [power, _Token("op", "(", i, raw), *inner, _Token("op", ")", i, raw)], end
 
 
 def _tokenize(text: str, student: bool, limits: Limits) -> list[_Token]:
@@ -209,12 +174,15 @@ def _tokenize(text: str, student: bool, limits: Limits) -> list[_Token]:
         elif op := next((o for o in _OPERATORS if text.startswith(o, i)), None):
             tokens.append(_Token("op", "**" if op == "^" else op, i, op))
             i += len(op)
-        elif student and ch in _UNICODE:
-            kind, value = _UNICODE[ch]
+        elif student and ch in UNICODE:
+            kind, value = UNICODE[ch]
             tokens.append(_Token(kind, value, i, ch))
             i += 1
-        elif student and ch in _SUPERSCRIPTS:
-            more, i = _superscript_tokens(text, i)
+        elif student and is_greek(ch):
+            tokens.append(_Token("name", ch, i, ch))
+            i += 1
+        elif student and ch in SUPERSCRIPTS:
+            more, i = _superscript_tokens(text, i, limits)
             tokens.extend(more)
         elif student and ch == "\\":
             token, i = _latex_token(text, i)
@@ -255,14 +223,20 @@ def _split_name(word: str, vocabulary: frozenset[str], pos: int) -> list[str] | 
     return parts
 
 
-def _split_names(tokens: list[_Token], names: Mapping[str, sympy.Expr]) -> list[_Token]:
-    """Student mode: replace each unknown name that is a run of known names by its parts."""
-    vocabulary = frozenset(names) | {"pi"} | ({"e"} if "e" not in names else set())
+def _split_names(tokens: list[_Token], names: Mapping[str, sympy.Basic]) -> list[_Token]:
+    """Student mode: give Greek letters and their spellings the problem's name for them,
+    and replace each unknown name that is a run of known names by its parts."""
+    # Function names too: sinx is sin x (then sin(x)), xlnx is x*ln(x).
+    vocabulary = (frozenset(names) | {"pi"} | ({"e"} if "e" not in names else set())
+                  | frozenset(FUNCTIONS) | frozenset(_STUDENT_ALIASES))
     out: list[_Token] = []
     for tok in tokens:
         value = tok.value
+        if tok.kind == "name" and value not in names and (greek := greek_name(value, names)):
+            tok = _Token("name", greek, tok.pos, tok.text)
+            value = greek
         known = (value in names or value in _CONSTANTS or value in FUNCTIONS
-                 or value in _STUDENT_ALIASES or value == "True")
+                 or value in _STUDENT_ALIASES or value == "True" or is_greek(value[:1]))
         parts = None if tok.kind != "name" or known else _split_name(value, vocabulary, tok.pos)
         if not parts:
             out.append(tok)
@@ -284,14 +258,16 @@ def _magnitude(number: sympy.Expr) -> float:
 class _Parser:
     """Recursive descent over the tokens: sum > term > unary > power > postfix > atom."""
 
-    def __init__(self, tokens: list[_Token], names: Mapping[str, sympy.Expr],
-                 student: bool, limits: Limits) -> None:
+    def __init__(self, tokens: list[_Token], names: Mapping[str, sympy.Basic],
+                 student: bool, limits: Limits, text: str = "") -> None:
         self.tokens = tokens
         self.names = names
         self.student = student
         self.limits = limits
+        self.text = text
         self.index = 0
         self.depth = 0
+        self.bars = 0  # how many |...| are open: inside one, '|' after an operand closes it
 
     # -- token helpers -------------------------------------------------------------
     def _peek(self) -> _Token:
@@ -333,8 +309,8 @@ class _Parser:
         hint = ""
         if tok.value == ",":
             hint = ": commas only separate the arguments of a function"
-        elif tok.value in _COMPARE:
-            hint = ": comparisons are allowed only in Piecewise conditions"
+        elif tok.value in (*_COMPARE, "&", "~") or (tok.value == "|" and not self.student):
+            hint = ": comparisons and & | ~ are allowed only in Piecewise conditions"
         elif tok.value in (")", "}"):
             hint = ": nothing is open to close here"
         return ExpressionError(f"unexpected {tok.text!r} at position {tok.pos}{hint}", tok.pos)
@@ -367,13 +343,14 @@ class _Parser:
 
     def _apply(self, name: str, args: list[sympy.Expr], tok: _Token) -> sympy.Expr:
         """Call the whitelisted builder for ``name`` after the argument checks."""
-        low, high = _ARITY.get(name, (1, 1))
+        spec = _BUILDERS[name]
+        low, high = spec.arity
         if len(args) < low or (high is not None and len(args) > high):
             want = f"{low}" if low == high else f"{low} or {high}" if high else f"at least {low}"
             raise ExpressionError(f"{name} takes {want} argument{'s' if want != '1' else ''}, "
                                   f"got {len(args)}", tok.pos)
-        if name in _BIG_ARGUMENT:
-            self._check_argument(name, args[0], tok)
+        for index in spec.bounded:
+            self._check_argument(name, args[index], tok)
         if name == "sqrt":
             return self._pow(args[0], sympy.Rational(1, 2), tok)
         try:
@@ -409,6 +386,7 @@ class _Parser:
                 self._next()
                 right = self._unary()
                 if tok.value == "/":
+                    self._check_division(first, tok)
                     right = self._pow(right, sympy.Integer(-1), tok)
                 factors.append(right)
             elif self._starts_operand(tok):
@@ -430,7 +408,21 @@ class _Parser:
 
     def _starts_operand(self, tok: _Token) -> bool:
         opens = tok.kind == "op" and tok.value in ("(", "{", "sqrt", "frac")
-        return opens or tok.kind in ("num", "name")
+        bar = tok.kind == "op" and tok.value == "|" and self.bars == 0 and self.student
+        return opens or bar or tok.kind in ("num", "name")
+
+    def _check_division(self, first: _Token, slash: _Token) -> None:
+        """Refuse 1/2x and x/2y: a divisor followed by an implicit product reads two ways."""
+        tok = self._peek()
+        if not (self.student and self._starts_operand(tok)):
+            return
+        left = self.text[first.pos:slash.pos].strip()
+        divisor = self.text[slash.pos + len(slash.text):tok.pos].strip()
+        rest = tok.text if tok.kind != "op" else "(...)"
+        raise ExpressionError(
+            f"'{left}/{divisor}{rest}' at position {first.pos} can be read two ways: "
+            f"({left}/{divisor})*{rest} or {left}/({divisor}*{rest}); write the one you mean "
+            "with * and parentheses", slash.pos)
 
     def _check_implicit(self, tok: _Token) -> None:
         """Allow 2x, x y, (a)(b) only in student mode, and never a number on the right."""
@@ -478,7 +470,10 @@ class _Parser:
             return self._number(tok)
         if tok.kind == "name":
             return self._name(tok)
-        if tok.kind == "op" and tok.value in ("(", "{", "sqrt", "frac"):
+        if tok.kind == "op" and tok.value == "|" and not self.student:
+            raise ExpressionError(f"'|' at position {tok.pos}: absolute value bars are accepted "
+                                  "only in student answers; problem files write Abs(...)", tok.pos)
+        if tok.kind == "op" and tok.value in ("(", "{", "sqrt", "frac", "|"):
             self._enter(tok)
             expr = self._nested(tok)
             self.depth -= 1
@@ -492,8 +487,16 @@ class _Parser:
         if tok.value == "frac":
             numerator = self._braced(tok)
             return sympy.Mul(numerator, self._pow(self._braced(tok), sympy.Integer(-1), tok))
+        if tok.value == "|":
+            self.bars += 1
+            inside = self._sum()
+            self._close(tok)
+            self.bars -= 1
+            return sympy.Abs(inside)
+        outside, self.bars = self.bars, 0  # a bracket starts afresh: |(|x|)| reads as written
         expr = self._sum()
         self._close(tok)
+        self.bars = outside
         return expr
 
     def _braced(self, frac: _Token) -> sympy.Expr:
@@ -511,10 +514,17 @@ class _Parser:
         return value * sympy.Integer(10) ** int(exponent) if exponent else value
 
     def _name(self, tok: _Token) -> sympy.Expr:
-        """Resolve a name: the caller's names first, then functions, then constants."""
+        """Resolve a name: the caller's names first, then functions, then constants.
+
+        A name mapped to a ``sympy.Lambda`` is a function the problem declares.
+        """
         name = tok.value
         if name in self.names:
-            return self.names[name]
+            value = self.names[name]
+            if isinstance(value, sympy.Lambda):
+                return self._call(name, tok, value)
+            self._check_not_called(tok)
+            return value
         function = _STUDENT_ALIASES.get(name, name) if self.student else name
         if function in FUNCTIONS:
             return self._call(function, tok)
@@ -523,25 +533,108 @@ class _Parser:
         if name in _STUDENT_ALIASES:
             raise ExpressionError(f"{name!r} at position {tok.pos} is accepted only in student "
                                   f"answers: write {_STUDENT_ALIASES[name]}", tok.pos)
-        allowed = ", ".join(sorted(self.names))
+        allowed = ", ".join(sorted(n for n in self.names if n.isascii()))
         where = f"the names you can use here are {allowed}" if allowed else "no names are allowed"
-        raise ExpressionError(f"unknown name {name!r} at position {tok.pos}; {where}", tok.pos)
+        called = ""
+        if self._is("(") and self._peek().pos == tok.pos + len(tok.text):
+            called = f"; {name} is not a function in this problem"
+        spelled = f" ({GREEK[tok.text][0]})" if tok.text in GREEK else ""
+        raise ExpressionError(f"unknown name {tok.text!r}{spelled} at position {tok.pos}{called}; "
+                              f"{where}", tok.pos)
 
-    def _call(self, name: str, tok: _Token) -> sympy.Expr:
+    def _check_not_called(self, tok: _Token) -> None:
+        """Refuse Phi(x) when Phi is a variable: a call or a product? (x(y+1) is a product)."""
+        after = self._peek()
+        one_letter = len(tok.text) == 1 or tok.text.startswith("\\")  # x, σ, \sigma
+        if not (self.student and not one_letter and after.kind == "op" and after.value == "("
+                and after.pos == tok.pos + len(tok.text)):
+            return
+        name = tok.value
+        hidden = f" (the function {name} is hidden by it)" if name in FUNCTIONS else ""
+        raise ExpressionError(f"{tok.text}(...) at position {tok.pos}: {name} is a variable here"
+                              f"{hidden}, not a function; for the product write {tok.text}*(...)",
+                              tok.pos)
+
+    def _call(self, name: str, tok: _Token, declared: sympy.Lambda | None = None) -> sympy.Expr:
+        power = self._function_power(tok) if self.student and self._is("**") else None
         opener = self._peek()
         brace = self.student and self._is("{")
+        if self.student and not (self._is("(") or brace) and name != "Piecewise":
+            first = self._peek()
+            if first.kind in ("num", "name") or (first.kind == "op" and first.value in ("|", "sqrt")):
+                self._enter(tok)
+                args = [self._bare_argument()]
+                self.depth -= 1
+                result = (self._apply_declared(name, declared, args, tok) if declared is not None
+                          else self._apply(name, args, tok))
+                return result if power is None else self._pow(result, power, tok)
         if not (self._is("(") or brace):
             raise ExpressionError(f"function {tok.text!r} at position {tok.pos} needs its argument "
                                   f"in parentheses: write {tok.text}(...)", tok.pos)
+        result = self._call_arguments(name, tok, opener, declared)
+        return result if power is None else self._pow(result, power, tok)
+
+    def _function_power(self, tok: _Token) -> sympy.Expr:
+        """sin^2(x) and sin²(x) are sin(x)**2; sin^-1(x) reads two ways and is refused."""
+        caret = self._next()
+        self._enter(caret)
+        exponent = self._unary()
+        self.depth -= 1
+        if isinstance(exponent, sympy.Integer) and exponent > 0:
+            return exponent
+        if exponent == -1:
+            raise ExpressionError(f"{tok.text}^-1 at position {tok.pos} can be read two ways: "
+                                  f"the inverse function or 1/{tok.text}(...); write "
+                                  f"a{tok.text}(...) or 1/{tok.text}(...)"
+                                  if tok.text in ("sin", "cos", "tan", "sinh", "cosh", "tanh")
+                                  else f"{tok.text}^-1 at position {tok.pos}: write "
+                                  f"1/{tok.text}(...)", tok.pos)
+        raise ExpressionError(f"a power written between a function and its argument at position "
+                              f"{caret.pos} must be a positive whole number: write "
+                              f"{tok.text}(...)^k instead", caret.pos)
+
+    def _bare_argument(self) -> sympy.Expr:
+        """The argument of a function written without parentheses (ln x, sin x^2, sin 2x):
+        the implicit product of numbers, names and their powers up to the next operator,
+        bracket or function (docs/answers.md)."""
+        factors = [self._power()]
+        while self._peek().kind in ("num", "name") and not self._names_function(self._peek()):
+            self._check_implicit(self._peek())
+            factors.append(self._power())
+        return factors[0] if len(factors) == 1 else sympy.Mul(*factors)
+
+    def _names_function(self, tok: _Token) -> bool:
+        value = self.names.get(tok.value)
+        if value is not None:
+            return isinstance(value, sympy.Lambda)
+        return tok.value in FUNCTIONS or tok.value in _STUDENT_ALIASES
+
+    def _call_arguments(self, name: str, tok: _Token, opener: _Token,
+                        declared: sympy.Lambda | None) -> sympy.Expr:
+        """The arguments in brackets after a function name, then the function applied."""
         self._next()
         self._enter(opener)
+        outside, self.bars = self.bars, 0
         if name == "Piecewise":
             args = self._piecewise_args()
         else:
             args = self._arguments(closer=_CLOSERS[opener.value])
         self._close(opener)
+        self.bars = outside
         self.depth -= 1
+        if declared is not None:
+            return self._apply_declared(name, declared, args, tok)
         return self._apply(name, args, tok)
+
+    def _apply_declared(self, name: str, function: sympy.Lambda, args: list[sympy.Expr],
+                        tok: _Token) -> sympy.Expr:
+        """Apply a function the problem declares ([functions] in its file) to ``args``."""
+        want = len(function.variables)
+        if len(args) != want:
+            raise ExpressionError(f"{name} takes {want} argument{'s' if want != 1 else ''}, "
+                                  f"got {len(args)}", tok.pos)
+        result: sympy.Expr = function(*args)
+        return result
 
     def _arguments(self, closer: str) -> list[sympy.Expr]:
         if self._is(closer):
@@ -577,10 +670,91 @@ class _Parser:
         return sympy.Tuple(expr, condition)
 
     def _condition(self) -> sympy.Basic:
-        tok = self._peek()
-        if tok.kind == "name" and tok.value == "True":
+        """A Piecewise condition: comparisons joined by & | ~ (or And, Or, Not, Eq, Ne)."""
+        terms = [self._condition_and()]
+        while self._is("|"):
             self._next()
-            return sympy.true
+            terms.append(self._condition_and())
+        return terms[0] if len(terms) == 1 else sympy.Or(*terms)
+
+    def _condition_and(self) -> sympy.Basic:
+        terms = [self._condition_not()]
+        while self._is("&"):
+            self._next()
+            terms.append(self._condition_not())
+        return terms[0] if len(terms) == 1 else sympy.And(*terms)
+
+    def _condition_not(self) -> sympy.Basic:
+        if not self._is("~"):
+            return self._condition_atom()
+        tok = self._next()
+        self._enter(tok)
+        inner = self._condition_not()
+        self.depth -= 1
+        return sympy.Not(inner)
+
+    def _condition_atom(self) -> sympy.Basic:
+        tok = self._peek()
+        if tok.kind == "name" and tok.value in ("True", "False"):
+            self._next()
+            return sympy.true if tok.value == "True" else sympy.false
+        if tok.kind == "name" and tok.value in _LOGIC and tok.value not in self.names:
+            return self._logic_call()
+        if self._is("(") and self._holds_condition():
+            opener = self._next()
+            self._enter(opener)
+            inner = self._condition()
+            self._close(opener)
+            self.depth -= 1
+            return inner
+        return self._comparison()
+
+    def _holds_condition(self) -> bool:
+        """Whether the bracket at the current token holds a condition, not arithmetic."""
+        level = 0
+        for tok in self.tokens[self.index:]:
+            if tok.kind == "op" and tok.value in ("(", "{"):
+                level += 1
+            elif tok.kind == "op" and tok.value in (")", "}"):
+                level -= 1
+                if level == 0:
+                    return False
+            elif level == 1 and ((tok.kind == "op" and tok.value in (*_COMPARE, "&", "~"))
+                                 or (tok.kind == "name" and tok.value in (*_LOGIC, "True",
+                                                                          "False"))):
+                return True
+            elif tok.kind == "end":
+                return False
+        return False
+
+    def _logic_call(self) -> sympy.Basic:
+        """And(c, ...), Or(c, ...), Not(c), Eq(a, b), Ne(a, b) inside a condition."""
+        tok = self._next()
+        opener = self._next()
+        if not (opener.kind == "op" and opener.value == "("):
+            raise ExpressionError(f"{tok.value} at position {tok.pos} needs its arguments in "
+                                  f"parentheses: write {tok.value}(...)", tok.pos)
+        self._enter(opener)
+        read = self._sum if tok.value in ("Eq", "Ne") else self._condition
+        args = [read()]
+        while self._is(","):
+            self._next()
+            args.append(read())
+        self._close(opener)
+        self.depth -= 1
+        want = {"Not": (1, 1), "Eq": (2, 2), "Ne": (2, 2)}.get(tok.value, (1, None))
+        if len(args) < want[0] or (want[1] is not None and len(args) > want[1]):
+            raise ExpressionError(f"{tok.value} at position {tok.pos} takes "
+                                  f"{want[0] if want[0] == want[1] else 'at least 1'} "
+                                  f"argument(s), got {len(args)}", tok.pos)
+        try:
+            result: sympy.Basic = _LOGIC[tok.value](*args)
+        except TypeError as exc:
+            raise ExpressionError(f"{tok.value}(...) at position {tok.pos} is invalid: {exc}",
+                                  tok.pos) from None
+        return result
+
+    def _comparison(self) -> sympy.Basic:
         left = self._sum()
         op = self._next()
         if not (op.kind == "op" and op.value in _COMPARE):
@@ -601,7 +775,7 @@ def _check_size(expr: sympy.Basic, limits: Limits) -> None:
                                "max_nodes", limits)
 
 
-def parse_expression(text: str, names: Mapping[str, sympy.Expr], *, student: bool = False,
+def parse_expression(text: str, names: Mapping[str, sympy.Basic], *, student: bool = False,
                      limits: Limits = Limits()) -> sympy.Expr:
     """Parse ``text`` into a SymPy expression over ``names``, without evaluating code.
 
@@ -631,7 +805,7 @@ def parse_expression(text: str, names: Mapping[str, sympy.Expr], *, student: boo
     if student:
         tokens = _split_names(tokens, names)
     try:
-        expr = _Parser(tokens, names, student, limits).parse()
+        expr = _Parser(tokens, names, student, limits, text).parse()
     except RecursionError:
         what = "the expression nests too deeply for Python"
         raise _limit_error(what, "max_depth", limits) from None

@@ -30,6 +30,8 @@ examples:
     gradcheck grade --bank problems/ --submissions answers.csv --workers 0 --time-limit 5
     gradcheck grade --bank problems/ --submissions answers.csv --format json --evidence none
     gradcheck grade --bank problems/ --submissions answers.csv --scheduler tcp://host:8786
+  feedback without the true value or formula:
+    gradcheck grade problems/seeds/linear-regression.toml --question dloss_dw_value --answer -1 --hide-expected
 
 exit codes: 0 every answer passed, 1 some answer did not (or use --exit-zero; one answer:
             1 wrong, 2 unreadable or too slow, 3 the question cannot be graded),
@@ -68,6 +70,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         "(default 2)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="grading processes; 0 means one per CPU (default 1)")
+    p.add_argument("--hide-expected", action="store_true",
+                   help="keep the true value and the expected formula out of the feedback "
+                        "(reports for the teacher still carry them; the one-answer text "
+                        "output leaves them out); a problem file can ask the same with "
+                        "hide_expected = true")
     p.add_argument("--evidence", choices=("all", "failing", "none"), default=None,
                    help="which answers keep their evidence points in the report: all, failing "
                         "(a failed answer's only; the default for a batch) or none (default for "
@@ -155,7 +162,7 @@ def _one(args: argparse.Namespace, workers: int) -> tuple[list[tuple[str, int]],
     from gradcheck.report.grades import GRADE_RENDERERS, render_answer
     from gradcheck.submissions import Submission
 
-    problem = load_problem(args.problem)
+    problem = _hidden(load_problem(args.problem), args)
     _known_question(problem, args.question)
     submission = Submission(1, "", problem.id, args.question, args.answer)
     report = grade_batch((problem,), (submission,), seed=args.seed, points=args.points,
@@ -164,10 +171,16 @@ def _one(args: argparse.Namespace, workers: int) -> tuple[list[tuple[str, int]],
     if args.split_by:
         _write_pages(report, args)
     elif args.format == "text":
-        write_output(render_answer(report.results[0]), args.output)
+        write_output(render_answer(report.results[0], hide=problem.hide_expected), args.output)
     else:
         write_output(GRADE_RENDERERS[args.format](report, _options(args)), args.output)
     return [(report.results[0].verdict, 1)], _outcome(report)[1]
+
+
+def _hidden(problem: Problem, args: argparse.Namespace) -> Problem:
+    from dataclasses import replace
+
+    return replace(problem, hide_expected=True) if args.hide_expected else problem
 
 
 def _known_question(problem: Problem, question_id: str) -> None:
@@ -187,7 +200,7 @@ def _batch(args: argparse.Namespace, workers: int) -> tuple[list[tuple[str, int]
     from gradcheck.report.grades import GRADE_RENDERERS, write_json
     from gradcheck.submissions import iter_submissions
 
-    bank = load_bank(args.bank)
+    bank = tuple(_hidden(p, args) for p in load_bank(args.bank))
     submissions = iter_submissions(args.submissions)
     progress = ProgressBar() if wanted(args.quiet) else None
     # --verbose shows every answer's evidence, so it keeps it unless --evidence says otherwise

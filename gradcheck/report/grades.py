@@ -125,13 +125,18 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
 
 
-def render_answer(r: GradeResult) -> str:
-    """One graded answer in detail: verdict, diagnosis, feedback, reading, evidence."""
+def render_answer(r: GradeResult, *, hide: bool = False) -> str:
+    """One graded answer in detail: verdict, diagnosis, feedback, reading, evidence.
+
+    ``hide``: for the student's eyes, without the expected formula or value and the evidence.
+    """
     verdict = r.verdict.upper() + (f" ({r.diagnosis})" if r.diagnosis else "")
     lines = [f"verdict:       {verdict}", f"feedback:      {visible(r.feedback)}",
              f"answer:        {visible(r.answer)}"]
     if r.understood_as is not None:
         lines.append(f"understood as: {visible(r.understood_as)}")
+    if hide:
+        return "\n".join(lines) + "\n"
     if r.expected is not None:
         lines.append(f"expected:      {visible(r.expected)}")
     if r.evidence:

@@ -170,8 +170,8 @@ def test_unsupported_function_names_it() -> None:
     from gradcheck.tape import build_tape
 
     x = sym("x")
-    with pytest.raises(UnsupportedFunctionError, match="cannot compile besselj"):
-        build_tape([sympy.besselj(0, x)], [x])
+    with pytest.raises(UnsupportedFunctionError, match="cannot compile airyai"):
+        build_tape([sympy.airyai(x)], [x])
 
 
 def test_second_derivatives_and_mixed(write_problem) -> None:
