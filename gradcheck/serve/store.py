@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from gradcheck.errors import UsageError
+from gradcheck.errors import FileAccessError, UsageError
 from gradcheck.verdict import GradeResult
 
 __all__ = ["Attempt", "Store", "attempts_table", "database_url", "open_store"]
@@ -135,8 +135,8 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     """Connect to the database at ``url`` and bring its schema up to date.
 
     Raises:
-        UsageError: the URL is malformed, its driver is missing, or the database cannot be
-            opened or migrated (the message says which).
+        UsageError: the URL is malformed or its driver is missing (exit 2).
+        FileAccessError: the database cannot be opened or migrated (exit 4).
     """
     try:
         parsed = make_url(url)
@@ -148,7 +148,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
         if database not in ("", ":memory:") and not database.startswith("file:"):
             folder = Path(database).resolve().parent
             if not folder.is_dir():
-                raise UsageError(f"--db: the folder {folder} does not exist")
+                raise FileAccessError(f"--db: the folder {folder} does not exist")
         # Grading runs in threads: wait for a writer rather than fail at once.
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         if database in ("", ":memory:"):
@@ -167,7 +167,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
             upgrade(engine)
         except sa.exc.OperationalError as exc:
             engine.dispose()
-            raise UsageError(f"--db: cannot open or migrate the database: {exc.orig}") from None
+            raise FileAccessError(f"--db: cannot open or migrate the database: {exc.orig}") from None
     return Store(engine)
 
 

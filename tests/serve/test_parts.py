@@ -4,6 +4,7 @@ the store and its migrations, the graph picture and the command line."""
 from __future__ import annotations
 
 import re
+import socket
 import sqlite3
 from types import SimpleNamespace
 
@@ -138,9 +139,9 @@ def test_store_migrates_once_and_refuses_updates_and_deletes(tmp_path):
 
 
 def test_store_reports_a_database_it_cannot_open(tmp_path):
-    from gradcheck.errors import UsageError
+    from gradcheck.errors import FileAccessError, UsageError
 
-    with pytest.raises(UsageError, match="does not exist"):
+    with pytest.raises(FileAccessError, match="does not exist"):
         open_store(database_url(str(tmp_path / "missing" / "c.db")))
     with pytest.raises(UsageError, match="driver|not a database URL"):
         open_store("nosuchdialect://x")
@@ -176,14 +177,29 @@ def test_serve_command_warns_when_listening_beyond_this_machine(monkeypatch, cap
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: seen.update(host=host, port=port))
     monkeypatch.delenv("GRADCHECK_TEACHER_TOKEN", raising=False)
     db = tmp_path / "c.db"
-    assert main(["serve", str(SEEDS), "--db", str(db), "--host", "0.0.0.0", "--port", "8123"]) == 0
+
+    def free() -> int:
+        with socket.socket() as s:
+            s.bind(("", 0))
+            return int(s.getsockname()[1])
+
+    port = free()
+    assert main(["serve", str(SEEDS), "--db", str(db), "--host", "0.0.0.0", "--port", str(port)]) == 0
     err = capsys.readouterr().err
     assert "warning: listening on 0.0.0.0" in err and "teacher token (made up" in err
-    assert seen == {"host": "0.0.0.0", "port": 8123} and db.exists()
-    assert main(["serve", str(SEEDS), "--db", str(db), "--teacher-token", "t"]) == 0
+    assert seen == {"host": "0.0.0.0", "port": port} and db.exists()
+    assert main(["serve", str(SEEDS), "--db", str(db), "--teacher-token", "t", "--port",
+                 str(free())]) == 0
     err = capsys.readouterr().err
     assert "warning" not in err and "made up" not in err and seen["host"] == "127.0.0.1"
-    assert main(["serve", str(SEEDS), "--db", str(tmp_path / "no" / "c.db")]) == 2
+    assert main(["serve", str(SEEDS), "--db", str(tmp_path / "no" / "c.db")]) == 4
+    assert main(["serve", str(SEEDS), "--db", "nosuchdialect://x"]) == 2
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = str(taken.getsockname()[1])
+        assert main(["serve", str(SEEDS), "--db", str(db), "--port", busy]) == 4
+    assert "cannot listen on 127.0.0.1 port" in capsys.readouterr().err
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
