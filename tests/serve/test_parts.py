@@ -204,3 +204,17 @@ def test_serve_command_warns_when_listening_beyond_this_machine(monkeypatch, cap
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
     engine.dispose()
+
+
+@pytest.mark.parametrize("answer", ["2x(wx - y)", "2·x·(w·x−y)", "x^2 w", "2*s*x", "σ(x)",
+                                    "\\frac{1}{2} x", "2x(wx-", "9**9**9", "__import__('os')"])
+def test_the_preview_reads_an_answer_exactly_as_the_grader_does(answer):
+    from gradcheck.grading import grade
+    from gradcheck.loader import load_problem
+    from gradcheck.serve.grader import preview_text
+    from tests.helpers import SEEDS
+
+    problem = load_problem(SEEDS / "linear-regression.toml")
+    shown, graded = preview_text(problem, answer), grade(problem, "dloss_dw", answer)
+    assert shown.understood_as == graded.understood_as
+    assert (shown.error is None) == (graded.understood_as is not None)
