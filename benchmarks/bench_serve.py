@@ -4,7 +4,8 @@ Starts ``gradcheck serve problems/seeds`` on a free port of 127.0.0.1 over a fre
 file, then runs N simulated students (threads, one keep-alive connection each) for D
 seconds. Each student posts answers to ``/api/attempts`` back to back (no think time
 unless --think): the seed bank's reference answers and sign-flipped ones. One student
-posts only pathological answers (parser limits, a 2,000-character formula, deep nesting).
+posts only pathological answers (parser limits, a 2,000-character formula, deep nesting,
+one that takes the grader its whole time limit).
 Prints requests/s, p50/p99 latency (all students, and the hostile one apart), the status
 codes, and whether every attempt that was answered 200 is a row of the database (rows
 counted with plain SQL, not with gradcheck's code). Only loopback traffic; bounded in time.
@@ -47,6 +48,9 @@ PATHOLOGICAL = [
     "__import__('os').system('echo pwned')",
     "x" * 2100,
     "exp(exp(exp(exp(exp(exp(x*w))))))",
+    # within tolerance of the truth, so the grader tries expanding a 300th power: about 2 s,
+    # the whole time limit (in-process measurement)
+    "2x(wx - y) + 10^-9*x + (x/100 + y/100 + w/100)^300",
 ]
 
 
