@@ -128,6 +128,9 @@ def check(problems: Sequence[Problem], *, backends: Sequence[str] = ("numpy",),
 def check_problem(problem: Problem, backends: Sequence[Backend], *, points: int = DEFAULT_POINTS,
                   seed: int = DEFAULT_SEED) -> list[QuestionResult]:
     """Check one problem's questions; results in question order, then backend order."""
+    if problem.arrays is not None:  # vectors and matrices: derived entry by entry
+        from gradcheck.arrays.checking import check_problem as check_arrays
+        return check_arrays(problem, backends, points=points, seed=seed)
     with working_on(f"deriving problem {problem.id!r}"):
         derivation = derive(problem)
     results = []

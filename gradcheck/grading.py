@@ -63,6 +63,10 @@ def grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0, poi
     >>> grade(p, "dloss_dw", "-2*x*(w*x - y)").diagnosis
     'sign'
     """
+    if problem.arrays is not None:  # vectors and matrices: numpy semantics, their own reader
+        from gradcheck.arrays.grading import grade as grade_array
+        return grade_array(problem, question_id, answer, seed=seed, points=points, time_limit=time_limit,
+                           hide=problem.hide_expected if hide is None else hide)
     hide = problem.hide_expected if hide is None else hide
     key = (id(problem), question_id, seed, points, limits, time_limit, answer, hide)
     hit = _ANSWERS.get(key) if isinstance(answer, str) else None

@@ -119,6 +119,8 @@ def lint_problem(problem: Problem, *, seed: int = 0) -> list[Finding]:
     """Every finding about one loaded problem."""
     from gradcheck.derivation import derive
 
+    if problem.arrays is not None:  # vectors and matrices: the array check finds reference typos
+        return [*_missing_rejects(problem), *_array_findings(problem, seed)]
     findings = [*_unused_symbols(problem), *_unused_stages(problem), *_missing_rejects(problem)]
     for target in derive(problem).targets:
         domain = _domain(problem, target, seed)
@@ -138,6 +140,24 @@ def lint_problem(problem: Problem, *, seed: int = 0) -> list[Finding]:
                     label, f"{label} (question {target.question.id})", 1))
             findings.append(f)
     return findings
+
+
+def _array_findings(problem: Problem, seed: int) -> Iterator[Finding]:
+    from gradcheck.arrays.checking import check_problem
+    from gradcheck.backends.numpy_backend import NumpyBackend
+
+    try:
+        results = check_problem(problem, [NumpyBackend()], seed=seed)
+    except ProblemError as exc:
+        yield Finding(exc.path, exc.key, "error", exc.message, exc.hint)
+        return
+    for result in results:
+        for c in result.comparisons:
+            if not c.passed and c.what.startswith("reference"):
+                yield _finding(problem, f"questions.{result.question}.answer", "error",
+                               f"the reference answer is not {result.label}: {c.failures} of {c.points} "
+                               f"points disagree (relative error {c.worst_error:.3g})",
+                               "fix the answer; gradcheck derives the truth entry by entry")
 
 
 def _files(paths: Iterable[str | Path], findings: list[Finding],

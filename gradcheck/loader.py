@@ -18,6 +18,7 @@ from typing import Any
 
 import sympy
 
+from gradcheck.arrays import model as arrays_model
 from gradcheck.errors import ExpressionError, FileAccessError, ProblemError
 from gradcheck.parsing import FUNCTIONS, TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.problem import (
@@ -172,6 +173,12 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
                          "make the id equal the file name without .toml")
     if not ID_RE.match(pid):
         raise file.error("id", f"{pid!r} is not a valid id", "use letters, digits, - _ and .")
+    tolerance = _tolerance(file, data["tolerance"], "tolerance") if "tolerance" in data else None
+    if arrays_model.is_array_problem(data):
+        return arrays_model.load(file, data, pid=pid, title=file.string(data, "title", "title"),
+                                 source=file.string(data, "source", "source"),
+                                 statement=file.string(data, "statement", "statement"),
+                                 tolerance=tolerance, hide_expected=_flag(file, data, "hide_expected"))
     symbols = _symbols(file, data.get("symbols"))
     vocabulary: dict[str, sympy.Basic] = {s.name: sym(s.name) for s in symbols}
     vocabulary.update({a: sym(s.name) for s in symbols for a in s.aliases})
@@ -182,7 +189,6 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
     targets = {*(s.name for s in symbols), *(s.name for s in stages)}
     questions = _questions(file, data.get("questions"), vocabulary, {s.name for s in stages},
                            targets)
-    tolerance = _tolerance(file, data["tolerance"], "tolerance") if "tolerance" in data else None
     _check_values(file, symbols, questions)
     return Problem(
         id=pid,
@@ -398,7 +404,7 @@ def _question(file: _File, item: Mapping[str, Any], qid: str, key: str,
               targets: set[str]) -> Question:
     of = file.string(item, "of", f"{key}.of", required=True)
     of_expr = _parse(file, of, names, f"{key}.of")
-    wrt = _wrt(file, item, key, targets)
+    wrt = _wrt(file, item, key, targets, names)
     kind = item.get("kind", "expression")
     if kind not in ("expression", "value"):
         raise file.error(f"{key}.kind", f"is {kind!r}", 'use "expression" or "value"')
@@ -420,7 +426,9 @@ def _points(file: _File, item: Mapping[str, Any], key: str) -> float:
     return raw
 
 
-def _wrt(file: _File, item: Mapping[str, Any], key: str, names: set[str]) -> tuple[str, ...]:
+def _wrt(file: _File, item: Mapping[str, Any], key: str, names: set[str],
+         vocabulary: Mapping[str, sympy.Basic]) -> tuple[str, ...]:
+    """The variables a question differentiates by: symbols or stages (an alias is its symbol)."""
     raw = item.get("wrt")
     if raw is None:
         raise file.error(f"{key}.wrt", "is required", 'name the symbol, e.g. wrt = "w"')
@@ -435,11 +443,16 @@ def _wrt(file: _File, item: Mapping[str, Any], key: str, names: set[str]) -> tup
     if len(wrt) != order:
         raise file.error(f"{key}.order", f"is {order} but wrt names {len(wrt)} variables",
                          "give one name per derivative")
+    canonical = []
     for name in wrt:
+        value = vocabulary.get(name)
+        if name not in names and isinstance(value, sympy.Symbol) and value.name in names:
+            name = value.name
         if name not in names:
             raise file.error(f"{key}.wrt", f"unknown name {name!r}",
                              "the names here are " + ", ".join(sorted(names)))
-    return tuple(wrt)
+        canonical.append(name)
+    return tuple(canonical)
 
 
 def _reference(file: _File, answer: Any, kind: str, names: Mapping[str, sympy.Basic],

@@ -19,7 +19,7 @@ UNICODE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "\u2013": ("op", "-"),   # en dash, as word processors turn '-' into
     "\u00b7": ("op", "*"), "\u22c5": ("op", "*"), "\u2217": ("op", "*"), "\u00d7": ("op", "*"),
     "\u00f7": ("op", "/"), "\u2215": ("op", "/"),
-    "\u221a": ("op", "sqrt"), "{": ("op", "{"), "}": ("op", "}"), "|": ("op", "|"),
+    "\u221a": ("op", "sqrt"), "{": ("op", "{"), "}": ("op", "}"),
     "\u00b5": ("name", "\u03bc"),  # micro sign, typed for mu
 })
 

@@ -56,7 +56,9 @@ _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?", re.ASCII)
 _DIGITS = frozenset("0123456789")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LATEX_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
-_OPERATORS = ("**", "<=", ">=", "+", "-", "*", "/", "^", "(", ")", ",", "!", "<", ">")
+_OPERATORS = ("**", "<=", ">=", "+", "-", "*", "/", "^", "(", ")", ",", "!", "<", ">", "|", "&",
+              "~")
+_LOGIC = {"And": sympy.And, "Or": sympy.Or, "Not": sympy.Not, "Eq": sympy.Eq, "Ne": sympy.Ne}
 _CLOSERS = {"(": ")", "{": "}", "|": "|"}
 
 
@@ -224,7 +226,9 @@ def _split_name(word: str, vocabulary: frozenset[str], pos: int) -> list[str] | 
 def _split_names(tokens: list[_Token], names: Mapping[str, sympy.Basic]) -> list[_Token]:
     """Student mode: give Greek letters and their spellings the problem's name for them,
     and replace each unknown name that is a run of known names by its parts."""
-    vocabulary = frozenset(names) | {"pi"} | ({"e"} if "e" not in names else set())
+    # Function names too: sinx is sin x (then sin(x)), xlnx is x*ln(x).
+    vocabulary = (frozenset(names) | {"pi"} | ({"e"} if "e" not in names else set())
+                  | frozenset(FUNCTIONS) | frozenset(_STUDENT_ALIASES))
     out: list[_Token] = []
     for tok in tokens:
         value = tok.value
@@ -305,8 +309,8 @@ class _Parser:
         hint = ""
         if tok.value == ",":
             hint = ": commas only separate the arguments of a function"
-        elif tok.value in _COMPARE:
-            hint = ": comparisons are allowed only in Piecewise conditions"
+        elif tok.value in (*_COMPARE, "&", "~") or (tok.value == "|" and not self.student):
+            hint = ": comparisons and & | ~ are allowed only in Piecewise conditions"
         elif tok.value in (")", "}"):
             hint = ": nothing is open to close here"
         return ExpressionError(f"unexpected {tok.text!r} at position {tok.pos}{hint}", tok.pos)
@@ -404,7 +408,7 @@ class _Parser:
 
     def _starts_operand(self, tok: _Token) -> bool:
         opens = tok.kind == "op" and tok.value in ("(", "{", "sqrt", "frac")
-        bar = tok.kind == "op" and tok.value == "|" and self.bars == 0
+        bar = tok.kind == "op" and tok.value == "|" and self.bars == 0 and self.student
         return opens or bar or tok.kind in ("num", "name")
 
     def _check_division(self, first: _Token, slash: _Token) -> None:
@@ -466,6 +470,9 @@ class _Parser:
             return self._number(tok)
         if tok.kind == "name":
             return self._name(tok)
+        if tok.kind == "op" and tok.value == "|" and not self.student:
+            raise ExpressionError(f"'|' at position {tok.pos}: absolute value bars are accepted "
+                                  "only in student answers; problem files write Abs(...)", tok.pos)
         if tok.kind == "op" and tok.value in ("(", "{", "sqrt", "frac", "|"):
             self._enter(tok)
             expr = self._nested(tok)
@@ -663,10 +670,91 @@ class _Parser:
         return sympy.Tuple(expr, condition)
 
     def _condition(self) -> sympy.Basic:
-        tok = self._peek()
-        if tok.kind == "name" and tok.value == "True":
+        """A Piecewise condition: comparisons joined by & | ~ (or And, Or, Not, Eq, Ne)."""
+        terms = [self._condition_and()]
+        while self._is("|"):
             self._next()
-            return sympy.true
+            terms.append(self._condition_and())
+        return terms[0] if len(terms) == 1 else sympy.Or(*terms)
+
+    def _condition_and(self) -> sympy.Basic:
+        terms = [self._condition_not()]
+        while self._is("&"):
+            self._next()
+            terms.append(self._condition_not())
+        return terms[0] if len(terms) == 1 else sympy.And(*terms)
+
+    def _condition_not(self) -> sympy.Basic:
+        if not self._is("~"):
+            return self._condition_atom()
+        tok = self._next()
+        self._enter(tok)
+        inner = self._condition_not()
+        self.depth -= 1
+        return sympy.Not(inner)
+
+    def _condition_atom(self) -> sympy.Basic:
+        tok = self._peek()
+        if tok.kind == "name" and tok.value in ("True", "False"):
+            self._next()
+            return sympy.true if tok.value == "True" else sympy.false
+        if tok.kind == "name" and tok.value in _LOGIC and tok.value not in self.names:
+            return self._logic_call()
+        if self._is("(") and self._holds_condition():
+            opener = self._next()
+            self._enter(opener)
+            inner = self._condition()
+            self._close(opener)
+            self.depth -= 1
+            return inner
+        return self._comparison()
+
+    def _holds_condition(self) -> bool:
+        """Whether the bracket at the current token holds a condition, not arithmetic."""
+        level = 0
+        for tok in self.tokens[self.index:]:
+            if tok.kind == "op" and tok.value in ("(", "{"):
+                level += 1
+            elif tok.kind == "op" and tok.value in (")", "}"):
+                level -= 1
+                if level == 0:
+                    return False
+            elif level == 1 and ((tok.kind == "op" and tok.value in (*_COMPARE, "&", "~"))
+                                 or (tok.kind == "name" and tok.value in (*_LOGIC, "True",
+                                                                          "False"))):
+                return True
+            elif tok.kind == "end":
+                return False
+        return False
+
+    def _logic_call(self) -> sympy.Basic:
+        """And(c, ...), Or(c, ...), Not(c), Eq(a, b), Ne(a, b) inside a condition."""
+        tok = self._next()
+        opener = self._next()
+        if not (opener.kind == "op" and opener.value == "("):
+            raise ExpressionError(f"{tok.value} at position {tok.pos} needs its arguments in "
+                                  f"parentheses: write {tok.value}(...)", tok.pos)
+        self._enter(opener)
+        read = self._sum if tok.value in ("Eq", "Ne") else self._condition
+        args = [read()]
+        while self._is(","):
+            self._next()
+            args.append(read())
+        self._close(opener)
+        self.depth -= 1
+        want = {"Not": (1, 1), "Eq": (2, 2), "Ne": (2, 2)}.get(tok.value, (1, None))
+        if len(args) < want[0] or (want[1] is not None and len(args) > want[1]):
+            raise ExpressionError(f"{tok.value} at position {tok.pos} takes "
+                                  f"{want[0] if want[0] == want[1] else 'at least 1'} "
+                                  f"argument(s), got {len(args)}", tok.pos)
+        try:
+            result: sympy.Basic = _LOGIC[tok.value](*args)
+        except TypeError as exc:
+            raise ExpressionError(f"{tok.value}(...) at position {tok.pos} is invalid: {exc}",
+                                  tok.pos) from None
+        return result
+
+    def _comparison(self) -> sympy.Basic:
         left = self._sum()
         op = self._next()
         if not (op.kind == "op" and op.value in _COMPARE):

@@ -8,7 +8,7 @@ derivative of a stage (or expression) with respect to a symbol or a stage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import sympy
 
@@ -29,7 +29,8 @@ def sym(name: str) -> sympy.Symbol:
 class SymbolSpec:
     """An input of the problem.
 
-    ``shape`` is () for a scalar; vectors and matrices are reserved for a later version.
+    ``shape`` is () for a scalar; an array problem's entries are scalar symbols too
+    (see gradcheck.arrays.model).
     """
 
     name: str
@@ -116,6 +117,9 @@ class Problem:
     tolerance: Tolerance | None = None
     hide_expected: bool = False  # keep the truth out of student-facing feedback
     functions: tuple[FunctionDef, ...] = ()
+    # Vectors and matrices: the array model (gradcheck.arrays.model.ArrayModel); ``symbols`` are then
+    # its free entries and ``questions`` ask for whole arrays. None for a scalar problem.
+    arrays: Any = None
 
     @property
     def symbol_names(self) -> tuple[str, ...]:

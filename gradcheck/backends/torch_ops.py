@@ -58,11 +58,30 @@ def loggamma(t: Any, x: Any) -> Any:
 def polygamma(t: Any, n: Any, x: Any) -> Any:
     order = _integer_order(n, "polygamma")
     if order == 0:
-        return t.special.digamma(x)
+        return _digamma(t)(x)
     # torch's trigamma kernel (polygamma(1, .)) is off by ~5e-10 relative in float64; the
     # Hurwitz zeta form is exact to rounding, as for scipy, and differentiable in x.
     sign = -1.0 if order % 2 == 0 else 1.0
     return sign * math.factorial(order) * t.special.zeta(float(order + 1), x)
+
+
+@functools.cache
+def _digamma(t: Any) -> Any:
+    """digamma whose derivative is the Hurwitz zeta form of trigamma (torch's own trigamma,
+    which autograd of torch.special.digamma uses, is off by ~5e-10 relative in float64)."""
+
+    class Digamma(t.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            ctx.save_for_backward(x)
+            return t.special.digamma(x)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            return grad * t.special.zeta(2.0, x)
+
+    return Digamma.apply
 
 
 def zeta(t: Any, s: Any, a: Any = 1.0) -> Any:
