@@ -24,7 +24,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.helpers import ROOT, SEEDS
+from tests.serve.conftest import require_serve
 
+require_serve()
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="browser tests need playwright: pip install playwright")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -9,13 +9,17 @@ import sqlite3
 from types import SimpleNamespace
 
 import pytest
-import sqlalchemy as sa
 
-from gradcheck.serve import classbook
-from gradcheck.serve.mathml import MATHML_ELEMENTS, answer_math, latex_math, render_statement, sanitize
-from gradcheck.serve.security import RateLimiter, bearer, link_signer, token_matches
-from gradcheck.serve.store import database_url, open_store
-from gradcheck.verdict import GradeResult
+from tests.serve.conftest import require_serve
+
+require_serve()
+import sqlalchemy as sa  # noqa: E402
+
+from gradcheck.serve import classbook  # noqa: E402
+from gradcheck.serve.mathml import MATHML_ELEMENTS, answer_math, latex_math, render_statement, sanitize  # noqa: E402
+from gradcheck.serve.security import RateLimiter, bearer, link_signer, token_matches  # noqa: E402
+from gradcheck.serve.store import database_url, open_store  # noqa: E402
+from gradcheck.verdict import GradeResult  # noqa: E402
 
 HOSTILE_NAMES = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>',
                  '<mi onmouseover="alert(1)">x', "</math><script>alert(1)</script>"]
