@@ -9,7 +9,9 @@ UPDATE and DELETE on ``attempts`` in both dialects.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +95,10 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time; a writer that finds the file locked sleeps in
+        # SQLite's busy handler (tens of ms), so threads here take turns instead.
+        self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
 
     def add(self, student: str, result: GradeResult, *, source: str) -> Attempt:
         """Store one graded attempt and return it with its id."""
@@ -107,7 +113,7 @@ class Store:
             "result": json.dumps(data, ensure_ascii=False, allow_nan=True), "seed": result.seed,
             "source": source,
         }
-        with self.engine.begin() as conn:
+        with self._write_lock, self.engine.begin() as conn:
             new_id = conn.execute(sa.insert(attempts_table).returning(attempts_table.c.id),
                                   values).scalar_one()
         return Attempt(id=new_id, **values)
