@@ -136,3 +136,22 @@ def test_verify_backward_takes_a_layer_too() -> None:
 
     report = verify_backward(forward, backward, {"x": np.ones((4, 3)), "w": np.ones((3, 2))})
     assert report.passed
+
+
+def test_a_class_batch_with_matrix_rows(tmp_path) -> None:
+    import json
+
+    rows = ["student,problem,question,answer",
+            "ada,linear-layer,dW,X^T G",
+            "bob,linear-layer,dW,G^T X",
+            "cy,linear-layer,db,G",
+            "dee,linear-layer,dX,X @ G",
+            "eve,quadratic-form,df_dx,2 A x + b"]
+    path = tmp_path / "answers.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = _cli("grade", "--bank", str(MATRICES), "--submissions", str(path), "--format", "json",
+               "--workers", "2")
+    assert out.returncode == 1, out.stderr
+    got = [(r["student"], r["verdict"], r["diagnosis"]) for r in json.loads(out.stdout)["results"]]
+    assert got == [("ada", "pass", None), ("bob", "fail", "transposed"), ("cy", "fail", "batch-sum"),
+                   ("dee", "invalid", None), ("eve", "fail", "symmetric-only")]
