@@ -30,8 +30,9 @@ import sympy
 
 from gradcheck.backends import torch_ops as T
 
-__all__ = ["BY_NAME", "OPS", "PARSE_ONLY", "Op", "ParseOnly", "numpy_table", "refusals",
-           "sympy_ops", "torch_table"]
+__all__ = ["BY_NAME", "OPS", "PARSE_ONLY", "Op", "ParseOnly", "evalf_form", "kink_classes",
+           "numpy_table",
+           "refusals", "sympy_ops", "torch_table"]
 
 Impl = Callable[..., Any]
 
@@ -51,11 +52,14 @@ class Op:
     torch: the torch implementation, called as ``torch(torch_module, *args)``.
     mpmath: the high-precision value from mpmath numbers (None for structural ops).
         SymPy's evalf gives the same value for every row but erfcinv, which SymPy 1.14
-        leaves unevaluated (tests/core/test_ops.py checks both facts).
+        leaves unevaluated: ``evalf_form`` rewrites it (tests/core/test_ops.py checks).
+    evalf: an identity SymPy's evalf can evaluate, where it cannot evaluate the row.
     rewrite: builds the SymPy form from other rows instead of an implementation.
     refused: backend family -> why it has no implementation (e.g. torch has no Ei).
     bounded: argument indices whose numeric value is limited (SymPy would evaluate
         factorial(10**9) or lowergamma(10**6, x) for ages).
+    kink: the value or the slope jumps at breakpoints (Abs, sign, Max, Min, Heaviside,
+        floor, ceiling, Piecewise): where such points lie, samples must cover each piece.
     """
 
     name: str
@@ -69,6 +73,8 @@ class Op:
     rewrite: Callable[..., sympy.Expr] | None = None
     refused: Mapping[str, str] = field(default_factory=dict)
     bounded: tuple[int, ...] = ()
+    kink: bool = False
+    evalf: Callable[..., sympy.Expr] | None = None
 
 
 @dataclass(frozen=True)
@@ -163,7 +169,7 @@ OPS: tuple[Op, ...] = (
        torch=lambda t, x, n: x * x if n == 2 else x**n, arity=(2, 2)),
     Op("pow", numpy=np.power, torch=lambda t, x, y: t.pow(x, y), arity=(2, 2)),
     Op("sqrt", numpy=np.sqrt, torch=lambda t, x: t.sqrt(x), mpmath=mpmath.sqrt),
-    Op("piecewise", (sympy.Piecewise,), ("Piecewise",), (1, None), analytic=False,
+    Op("piecewise", (sympy.Piecewise,), ("Piecewise",), (1, None), analytic=False, kink=True,
        numpy=_np_piecewise, torch=T.piecewise),
     # elementary functions
     _row("exp", sympy.exp, np.exp, lambda t, x: t.exp(x), mpmath.exp),
@@ -181,33 +187,45 @@ OPS: tuple[Op, ...] = (
     # numpy's arctan2 takes no complex input: never the complex step
     Op("atan2", (sympy.atan2,), ("atan2",), (2, 2), analytic=False, numpy=np.arctan2,
        torch=lambda t, y, x: t.atan2(y, x), mpmath=mpmath.atan2),
+    # inverse reciprocal functions, for real x (SymPy's principal values there)
+    Op("acot", (sympy.acot,), ("acot",), rewrite=lambda x: sympy.atan(1 / x), mpmath=mpmath.acot),
+    Op("asec", (sympy.asec,), ("asec",), rewrite=lambda x: sympy.acos(1 / x), mpmath=mpmath.asec),
+    Op("acsc", (sympy.acsc,), ("acsc",), rewrite=lambda x: sympy.asin(1 / x), mpmath=mpmath.acsc),
+    Op("sinc", (sympy.sinc,), ("sinc",), mpmath=mpmath.sinc,
+       rewrite=lambda x: sympy.Piecewise((sympy.sin(x) / x, sympy.Ne(x, 0)), (1, True))),
     _row("sinh", sympy.sinh, np.sinh, lambda t, x: t.sinh(x), mpmath.sinh),
     _row("cosh", sympy.cosh, np.cosh, lambda t, x: t.cosh(x), mpmath.cosh),
     _row("tanh", sympy.tanh, np.tanh, lambda t, x: t.tanh(x), mpmath.tanh),
     Op("sech", (sympy.sech,), ("sech",), rewrite=lambda x: 1 / sympy.cosh(x), mpmath=mpmath.sech),
     Op("csch", (sympy.csch,), ("csch",), rewrite=lambda x: 1 / sympy.sinh(x), mpmath=mpmath.csch),
     Op("coth", (sympy.coth,), ("coth",), rewrite=lambda x: 1 / sympy.tanh(x), mpmath=mpmath.coth),
+    Op("acoth", (sympy.acoth,), ("acoth",), rewrite=lambda x: sympy.atanh(1 / x),
+       mpmath=mpmath.acoth),
+    Op("asech", (sympy.asech,), ("asech",), rewrite=lambda x: sympy.acosh(1 / x),
+       mpmath=mpmath.asech),
+    Op("acsch", (sympy.acsch,), ("acsch",), rewrite=lambda x: sympy.asinh(1 / x),
+       mpmath=mpmath.acsch),
     _row("asinh", sympy.asinh, np.arcsinh, lambda t, x: t.asinh(x), mpmath.asinh),
     _row("acosh", sympy.acosh, np.arccosh, lambda t, x: t.acosh(x), mpmath.acosh),
     _row("atanh", sympy.atanh, np.arctanh, lambda t, x: t.atanh(x), mpmath.atanh),
     # kinks, steps and selections
-    Op("abs", (sympy.Abs,), ("Abs", "abs"), analytic=False, numpy=np.abs,
+    Op("abs", (sympy.Abs,), ("Abs", "abs"), analytic=False, kink=True, numpy=np.abs,
        torch=lambda t, x: t.abs(x), mpmath=mpmath.fabs),
-    Op("sign", (sympy.sign,), ("sign",), analytic=False, numpy=np.sign,
+    Op("sign", (sympy.sign,), ("sign",), analytic=False, kink=True, numpy=np.sign,
        torch=lambda t, x: t.sign(x), mpmath=_mp_sign),
-    Op("max", (sympy.Max,), ("Max", "max"), (2, None), analytic=False,
+    Op("max", (sympy.Max,), ("Max", "max"), (2, None), analytic=False, kink=True,
        numpy=_np_binary(np.maximum), torch=lambda t, *a: functools.reduce(t.maximum, a),
        mpmath=max),
-    Op("min", (sympy.Min,), ("Min", "min"), (2, None), analytic=False,
+    Op("min", (sympy.Min,), ("Min", "min"), (2, None), analytic=False, kink=True,
        numpy=_np_binary(np.minimum), torch=lambda t, *a: functools.reduce(t.minimum, a),
        mpmath=min),
-    Op("heaviside", (sympy.Heaviside,), ("Heaviside",), (1, 2), analytic=False,
+    Op("heaviside", (sympy.Heaviside,), ("Heaviside",), (1, 2), analytic=False, kink=True,
        numpy=_np_heaviside, torch=T.heaviside, mpmath=_mp_heaviside),
-    Op("diracdelta", (sympy.DiracDelta,), analytic=False, numpy=_np_diracdelta,
+    Op("diracdelta", (sympy.DiracDelta,), analytic=False, kink=True, numpy=_np_diracdelta,
        torch=T.diracdelta),
-    Op("floor", (sympy.floor,), ("floor",), analytic=False, numpy=np.floor,
+    Op("floor", (sympy.floor,), ("floor",), analytic=False, kink=True, numpy=np.floor,
        torch=lambda t, x: t.floor(x), mpmath=mpmath.floor),
-    Op("ceiling", (sympy.ceiling,), ("ceiling",), analytic=False, numpy=np.ceil,
+    Op("ceiling", (sympy.ceiling,), ("ceiling",), analytic=False, kink=True, numpy=np.ceil,
        torch=lambda t, x: t.ceil(x), mpmath=mpmath.ceil),
     # special functions
     _row("erf", sympy.erf, scipy.special.erf, lambda t, x: t.special.erf(x), mpmath.erf),
@@ -215,7 +233,7 @@ OPS: tuple[Op, ...] = (
     _row("erfinv", sympy.erfinv, scipy.special.erfinv, lambda t, x: t.special.erfinv(x),
          mpmath.erfinv, analytic=False),
     _row("erfcinv", sympy.erfcinv, scipy.special.erfcinv, T.erfcinv,
-         lambda x: mpmath.erfinv(1 - x), analytic=False),
+         lambda x: mpmath.erfinv(1 - x), analytic=False, evalf=lambda x: sympy.erfinv(1 - x)),
     _row("gamma", sympy.gamma, _np_gamma, T.gamma, mpmath.gamma, bounded=(0,)),
     _row("loggamma", sympy.loggamma, scipy.special.loggamma, T.loggamma, mpmath.loggamma,
          bounded=(0,)),
@@ -294,6 +312,7 @@ def _integer(n: sympy.Expr) -> sympy.Expr:
 PARSE_ONLY: tuple[ParseOnly, ...] = (
     ParseOnly("log", _log, (1, 2)),
     ParseOnly("sqrt", sympy.sqrt),
+    ParseOnly("cbrt", sympy.cbrt),
     ParseOnly("sigmoid", lambda x: 1 / (1 + sympy.exp(-x))),
     ParseOnly("softplus", lambda x: sympy.log(1 + sympy.exp(x))),
     ParseOnly("relu", lambda x: sympy.Max(x, 0)),
@@ -321,6 +340,28 @@ def parser_functions() -> dict[str, ParseOnly]:
 def sympy_ops() -> dict[type, Op]:
     """SymPy class -> its row, for the tape compiler."""
     return {cls: op for op in OPS for cls in op.classes}
+
+
+def evalf_form(expr: sympy.Basic) -> sympy.Basic:
+    """``expr`` with every function SymPy cannot evalf rewritten by an exact identity.
+
+    For high-precision evaluation at exact points: erfcinv(x) becomes erfinv(1 - x),
+    whose cancellation near x = 0 costs nothing at 50 digits.
+
+    >>> x = sympy.Symbol("x")
+    >>> evalf_form(sympy.erfcinv(x) + 1)
+    erfinv(1 - x) + 1
+    """
+    for op in OPS:
+        if op.evalf is not None:
+            expr = expr.replace(lambda e, cls=op.classes: isinstance(e, cls),
+                                lambda e, f=op.evalf: f(*e.args))
+    return expr
+
+
+def kink_classes() -> tuple[type, ...]:
+    """The SymPy classes whose value or slope jumps at breakpoints (rows with ``kink``)."""
+    return tuple(cls for op in OPS if op.kink for cls in op.classes)
 
 
 def numpy_table() -> dict[str, Impl]:

@@ -226,7 +226,9 @@ def _split_name(word: str, vocabulary: frozenset[str], pos: int) -> list[str] | 
 def _split_names(tokens: list[_Token], names: Mapping[str, sympy.Basic]) -> list[_Token]:
     """Student mode: give Greek letters and their spellings the problem's name for them,
     and replace each unknown name that is a run of known names by its parts."""
-    vocabulary = frozenset(names) | {"pi"} | ({"e"} if "e" not in names else set())
+    # Function names too: sinx is sin x (then sin(x)), xlnx is x*ln(x).
+    vocabulary = (frozenset(names) | {"pi"} | ({"e"} if "e" not in names else set())
+                  | frozenset(FUNCTIONS) | frozenset(_STUDENT_ALIASES))
     out: list[_Token] = []
     for tok in tokens:
         value = tok.value

@@ -51,6 +51,12 @@ READINGS = [
     ("sigma-symbol-wins", "σ(x - mu)", sigma * (x - mu)),
     ("sigma-symbol-latex", r"\sigma(x - \mu)", sigma * (x - mu)),
     ("one-letter-product", "x(y + 1)", x * (y + 1)),
+    ("run-together-sinx", "sinx", sympy.sin(x)),
+    ("run-together-xlnx", "xlnx", x * sympy.log(x)),
+    ("run-together-product", "2sinxcosx", 2 * sympy.sin(x) * sympy.cos(x)),
+    ("run-together-exp", "e^xsinx", sympy.exp(x) * sympy.sin(x)),
+    ("run-together-sinh", "sinhx", sympy.sinh(x)),
+    ("run-together-declared", "Phix", PHI),
 ]
 
 

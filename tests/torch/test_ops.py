@@ -72,3 +72,22 @@ def test_a_bessel_order_torch_cannot_compute_is_refused(expr: sympy.Expr,
     pts = np.column_stack([np.linspace(0.5, 2, 4), np.linspace(0.5, 2, 4)])
     with pytest.raises(UnsupportedFunctionError, match=f"backend '{backend_name}'.*bessel"):
         get_backend(backend_name).evaluate(build_tape([expr], [x, y]), pts)
+
+
+def test_checking_on_torch_refuses_a_function_torch_lacks_and_says_what_to_use(
+        write_problem, backend_name: str) -> None:
+    from gradcheck import check
+    from gradcheck.loader import load_problem
+
+    problem = load_problem(write_problem("""
+        id = "p"
+        [symbols.x]
+        domain = [0.2, 2.0]
+        [[questions]]
+        id = "q"
+        of = "Ei(x)"
+        wrt = "x"
+    """))
+    assert check([problem], backends=["numpy"], points=8).passed
+    with pytest.raises(UnsupportedFunctionError, match=f"'{backend_name}'.*Ei.*--backend numpy"):
+        check([problem], backends=[backend_name], points=8)
