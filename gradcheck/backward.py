@@ -104,6 +104,13 @@ def verify_backward(grad_fn: GradFn | type, problem: Problem, question: str | Qu
         UsageError: a second-order question, a dict without the asked key, a function
             that cannot be called with the symbols, or a stage wrt for an autograd.Function.
     """
+    if not isinstance(problem, Problem):
+        # A layer, CS231n style: verify_backward(forward, backward, {"x": x, ...}); see verify_layer.
+        from gradcheck.arrays.layers import verify_layer
+        if not isinstance(question, Mapping):
+            raise UsageError("verify_backward(forward, backward, inputs) checks a layer: give its inputs "
+                             "as a dict of example arrays, e.g. {'x': x, 'w': w, 'b': b}")
+        return verify_layer(grad_fn, problem, question, seed=seed)  # type: ignore[arg-type,return-value]
     if points < 1:
         raise UsageError(f"points must be at least 1, not {points}")
     if dtype not in DTYPES:
