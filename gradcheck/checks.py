@@ -17,12 +17,12 @@ import numpy as np
 from gradcheck import finite_diff
 from gradcheck.backends import Backend, get_backend, resolve_backends
 from gradcheck.backends.numpy_backend import NumpyBackend
-from gradcheck.derivation import Target, derive, expand
+from gradcheck.derivation import Target, derive
 from gradcheck.errors import ProblemError, working_on
 from gradcheck.parsing import TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.points import SetAside, draw, format_point, given, label, rng_for
 from gradcheck.problem import Problem
-from gradcheck.tape import Tape, build_tape
+from gradcheck.tape import Tape
 from gradcheck.tolerances import Tolerance, tolerance_for
 
 DEFAULT_POINTS = 20
@@ -151,7 +151,7 @@ def check_target(problem: Problem, target: Target, backends: Sequence[Backend], 
                  points: int, seed: int) -> list[QuestionResult]:
     """Check one question on each backend, all at the same points."""
     reference = NumpyBackend()
-    tape = target_tape(problem, target, [target.function, target.first, target.derivative])
+    tape = target_tape(problem, target, target.graph)
     sample = sample_points(problem, target, tape, points, seed)
     pts = sample.points
     fds = finite_differences(problem, target, pts)
@@ -185,19 +185,18 @@ def check_target(problem: Problem, target: Target, backends: Sequence[Backend], 
 
 
 def target_tape(problem: Problem, target: Target, exprs: Sequence[object]) -> Tape:
+    """Compile expressions over the question's variables and its program's symbols."""
     try:
-        return build_tape(exprs, target.symbols)
+        return target.build(exprs)  # type: ignore[arg-type]
     except ValueError as exc:
         raise ProblemError(problem.path, f"questions.{target.question.id}", str(exc)) from exc
 
 
 def complete(target: Target, problem: Problem, symbol_points: np.ndarray) -> np.ndarray:
     """Add the forward value of each cut stage to points over the symbols."""
-    if not target.cut:
+    if not target.cut_names:
         return symbol_points
-    symbols = target.symbols[: len(problem.symbols)]
-    cut_tape = build_tape([expr for _, expr in target.cut], symbols)
-    extra = NumpyBackend().evaluate(cut_tape, symbol_points)
+    extra = NumpyBackend().evaluate(target.build_cut(), symbol_points)
     return np.column_stack([symbol_points, *extra])
 
 
@@ -261,7 +260,8 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
 
 def _kinks(problem: Problem, target: Target, pts: np.ndarray, defined: np.ndarray) -> np.ndarray:
     kink = np.zeros(len(pts), dtype=bool)
-    exprs = [target.function] if len(target.wrt_index) == 1 else [target.function, target.first]
+    function, first, _ = target.graph
+    exprs = [function] if len(target.wrt_index) == 1 else [function, first]
     for expr, var in zip(exprs, target.wrt_index, strict=False):
         tape = target_tape(problem, target, [expr])
         if tape.analytic:
@@ -280,11 +280,11 @@ def finite_differences(problem: Problem, target: Target,
                         pts: np.ndarray) -> list[tuple[str, int, finite_diff.Derivative]]:
     """(what, output row, estimate): the derivative asked, and for order 2 also the first."""
     first_var = target.wrt_index[0]
-    f_tape = target_tape(problem, target, [target.function])
+    f_tape = target_tape(problem, target, target.graph[:1])
     first = _fd(f_tape, pts, first_var)
     if len(target.wrt_index) == 1:
         return [("symbolic vs finite differences", 2, first)]
-    d_tape = target_tape(problem, target, [target.first])
+    d_tape = target_tape(problem, target, target.graph[1:2])
     second = _fd(d_tape, pts, target.wrt_index[1])
     return [("first derivative vs finite differences", 1, first),
             ("symbolic vs finite differences of the first derivative", 2, second)]
@@ -327,7 +327,7 @@ def _fd(tape: Tape, pts: np.ndarray, var: int) -> finite_diff.Derivative:
 
 def _autograd(problem: Problem, target: Target, backend: Backend, pts: np.ndarray,
               symbolic: np.ndarray, tol: Tolerance) -> list[Comparison]:
-    f_tape = target_tape(problem, target, [target.function])
+    f_tape = target_tape(problem, target, target.graph[:1])
     grads = backend.autograd(f_tape, pts, 0, target.wrt_index)
     if grads is None:
         return []
@@ -341,8 +341,10 @@ def _reference_answer(problem: Problem, target: Target) -> object | None:
         return None
     if question.kind == "value":
         return float(parse_number(question.answer))
+    # Stages in the answer read their forward values through the program; a cut stage
+    # is an input, as in the question.
     expr = parse_expression(question.answer, problem.names(), limits=TEACHER_LIMITS)
-    return target_tape(problem, target, [expand(problem, expr, keep=[n for n, _ in target.cut])])
+    return target_tape(problem, target, [expr])
 
 
 def _answer_comparison(target: Target, answer: object, backend: Backend, pts: np.ndarray,
@@ -407,10 +409,10 @@ def domain_keys(problem: Problem, target: Target, undefined: np.ndarray | None =
         symbol of the function, or ``"symbols"`` when it has none.
     """
     names = problem.symbol_names
-    free = {s.name for s in target.function.free_symbols}
+    free = target.inputs_of(target.graph[:1])
     fallback = ", ".join(f"symbols.{n}.domain" for n in names if n in free) or "symbols"
     try:
-        tape = build_tape([target.function, target.first, target.derivative], target.symbols)
+        tape = target.build(target.graph)
     except ValueError:
         return fallback
     backend = NumpyBackend()

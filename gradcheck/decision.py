@@ -121,7 +121,7 @@ def _more(others: int, total: int) -> str:
 
 def _symbolic_difference(ref: Reference, full: sympy.Expr, time_limit: float) -> str | None:
     """For polynomials only: the exact difference when it is not zero, else None."""
-    if not ref.truth_poly:
+    if not ref.truth_poly or ref.truth_full is None:
         return None
     answer = expand(ref.problem, full)
     try:

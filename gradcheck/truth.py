@@ -16,11 +16,18 @@ import sympy
 
 from gradcheck.backends.numpy_backend import NumpyBackend
 from gradcheck.checks import MAX_UNDEFINED, candidates, complete
-from gradcheck.derivation import Target, derive_question, expand
+from gradcheck.derivation import (
+    CLOSED_FORM_LIMIT,
+    Target,
+    derive_question,
+    expand,
+    reached_inputs,
+    tree_size,
+)
 from gradcheck.errors import GradcheckError, UnsupportedFunctionError
 from gradcheck.points import format_point, given, label, rng_for
 from gradcheck.problem import Problem, Question, sym
-from gradcheck.tape import Tape, build_tape
+from gradcheck.tape import Tape
 from gradcheck.tolerances import Tolerance, tolerance_for
 
 __all__ = ["VALUE_TOLERANCE", "Reference", "clear", "reference"]
@@ -31,6 +38,7 @@ VALUE_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-9, reason="default for value answ
                             "accepts 4 significant digits")
 POLY_OPS = frozenset({"input", "const", "add", "mul", "neg", "powi"})
 CACHE_SIZE = 512
+TOO_LARGE = "(too large to show as one formula: the derivative was computed stage by stage)"
 BACKEND = NumpyBackend()
 
 
@@ -48,7 +56,7 @@ class Reference:
     labels: tuple[tuple[tuple[str, float], ...], ...]
     shown: tuple[str, ...]
     expected: str
-    truth_full: sympy.Expr
+    truth_full: sympy.Expr | None  # None: too large to build (see Target.closed_form)
     truth_symbols: frozenset[str]
     truth_poly: bool
     names: dict[str, sympy.Expr]
@@ -58,7 +66,7 @@ class Reference:
 
     @property
     def cut(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.target.cut)
+        return self.target.cut_names
 
 
 _CACHE: OrderedDict[tuple[int, str, int, int], tuple[Reference, list[Any]]] = OrderedDict()
@@ -93,16 +101,22 @@ def clear() -> None:
 
 def _build(problem: Problem, question: Question, seed: int, n: int) -> Reference:
     target = derive_question(problem, question)
-    tape = build_tape([target.derivative], target.symbols)
+    # The truth is evaluated from the compiled adjoint program; its closed form (built
+    # only when small enough) is for showing, and for the exact polynomial difference.
+    tape = target.build(target.graph[2:])
     pts, given_used = _sample(problem, target, tape, seed, max(n, 1))
     truth = BACKEND.evaluate(tape, pts)[0]
-    full = expand(problem, target.derivative)
+    full = target.closed_form("derivative")
+    if full is not None and target.cut_names:
+        # Shown over the symbols: a stage the question is asked about is expanded too.
+        full = (expand(problem, full) if tree_size(target.stages, full) <= CLOSED_FORM_LIMIT
+                else None)
     if question.kind == "value":
         tol = tolerance_for("float64", question.tolerance or problem.tolerance or VALUE_TOLERANCE)
         expected = f"{float(truth[0]):.10g}"
     else:
         tol = tolerance_for("float64", question.tolerance)
-        expected = sympy.sstr(full)
+        expected = sympy.sstr(full) if full is not None else TOO_LARGE
     n_sym = len(problem.symbols)
     return Reference(
         problem=problem, question=question, target=target, tolerance=tol, points=pts,
@@ -110,19 +124,26 @@ def _build(problem: Problem, question: Question, seed: int, n: int) -> Reference
         labels=tuple(label(target.variables, row) for row in pts),
         shown=tuple(format_point(label(problem.symbol_names, row[:n_sym])) for row in pts),
         expected=expected, truth_full=full,
-        truth_symbols=frozenset(s.name for s in full.free_symbols),
+        truth_symbols=(frozenset(s.name for s in full.free_symbols) if full is not None
+                       else reached_inputs((*target.stages, *target.program),
+                                           target.graph[2:])),
         truth_poly=tape.ops <= POLY_OPS and all(i.param >= 0 for i in tape.instructions
                                                 if i.op == "powi"),
         names=dict(problem.names()), stage_symbols=frozenset(map(sym, problem.stage_names)),
-        inputs_of={name: frozenset(s.name for s in expr.free_symbols)
-                   for name, expr in target.cut},
+        inputs_of={name: reached_inputs(target.stages, [sym(name)])
+                   for name in target.cut_names},
         square=_has_square(target))
 
 
 def _has_square(target: Target) -> bool:
     """Whether the function squares something that depends on the (first) variable."""
     wrt = sym(target.question.wrt[0])
-    return any(p.exp == 2 and p.base.has(wrt) for p in target.function.atoms(sympy.Pow))
+    function = target.closed_form("function")
+    if function is None:
+        # Too deep to expand: any stage that squares something depending on wrt.
+        return any(p.exp == 2 and wrt.name in target.inputs_of([p.base])
+                   for _, expr in target.stages for p in expr.atoms(sympy.Pow))
+    return any(p.exp == 2 and p.base.has(wrt) for p in function.atoms(sympy.Pow))
 
 
 def _sample(problem: Problem, target: Target, tape: Tape, seed: int,
@@ -171,10 +192,11 @@ def _sample(problem: Problem, target: Target, tape: Tape, seed: int,
 def _function_tape(target: Target) -> Tape | None:
     """The question's function compiled, or None when it is a bare variable (always defined)
     or cannot be compiled (the derivative's own definedness is then all that is checked)."""
-    if target.function.is_Symbol or target.function.is_Number:
+    function = target.graph[0]
+    if function.is_Number or (function.is_Symbol and function.name in target.variables):
         return None
     try:
-        return build_tape([target.function], target.symbols)
+        return target.build([function])
     except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError):
         return None
 
