@@ -19,6 +19,7 @@ import itertools
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,14 @@ from gradcheck.verdict import GradeResult
 __all__ = ["DaskExecutor", "RemoteError", "check_on_dask", "connect"]
 
 CHUNK = 200
+CONNECT_TIMEOUT = "20s"
 POLL_SECONDS = 0.05
 INSTALL = "pip install 'gradcheck[dask]'"
 
-Sources = tuple[tuple[str, str, str], ...]
-"""(problem id, path, TOML text) of problem files."""
+Source = tuple[str, str, str, bool]
+"""(problem id, path, TOML text, hide_expected) of a problem file; hide_expected travels
+because ``--hide-expected`` sets it on the loaded problem, not in the file."""
+Sources = tuple[Source, ...]
 
 
 class RemoteError(GradcheckError):
@@ -58,12 +62,12 @@ def connect(scheduler: Any) -> tuple[Any, bool]:
     if isinstance(scheduler, Client):
         return scheduler, False
     try:
-        return Client(scheduler, timeout="20s"), True
+        return Client(scheduler, timeout=CONNECT_TIMEOUT), True
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
 
 
-def sources(problems: Sequence[Problem]) -> dict[str, tuple[str, str, str]]:
+def sources(problems: Sequence[Problem]) -> dict[str, Source]:
     """Each problem's file text, read again from its path (what workers will load)."""
     found = {}
     for p in problems:
@@ -72,7 +76,7 @@ def sources(problems: Sequence[Problem]) -> dict[str, tuple[str, str, str]]:
         except OSError as exc:
             raise UsageError(f"{p.path}: cannot read the problem file to send it to the Dask "
                              f"workers: {exc.strerror}") from exc
-        found[p.id] = (p.id, p.path, text)
+        found[p.id] = (p.id, p.path, text, bool(getattr(p, "hide_expected", False)))
     return found
 
 
@@ -180,7 +184,12 @@ def load_sources(found: Sources) -> dict[str, Problem]:
     digest = hashlib.sha256(repr(found).encode("utf-8", "surrogatepass")).hexdigest()
     problems = _LOADED.get(digest)
     if problems is None:
-        problems = {pid: parse_problem(text, path) for pid, path, text in found}
+        problems = {}
+        for pid, path, text, hide in found:
+            problem = parse_problem(text, path)
+            if hide and not getattr(problem, "hide_expected", False):
+                problem = replace(problem, hide_expected=True)
+            problems[pid] = problem
         _LOADED[digest] = problems
         if len(_LOADED) > LOADED_BANKS:
             _LOADED.popitem(last=False)
@@ -244,7 +253,7 @@ def check_on_dask(problems: Sequence[Problem], scheduler: Any, *, backends: Sequ
                        results=tuple(results))
 
 
-def check_source(source: tuple[str, str, str], backends: tuple[str, ...], points: int, seed: int,
+def check_source(source: Source, backends: tuple[str, ...], points: int, seed: int,
                  dtype: str) -> tuple[Any, ...]:
     """Check one problem file's text on a worker: ("ok", results) or ("error", code, message)."""
     from gradcheck.backends import get_backend

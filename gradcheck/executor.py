@@ -36,7 +36,7 @@ from gradcheck.verdict import GradeResult
 
 __all__ = ["EVIDENCE_POLICIES", "INTERNAL_ERROR", "KILL_GRACE", "EvidencePolicy", "Executor",
            "Grader", "InProcess", "Settings", "Task", "TaskGrader", "crashed", "internal_error",
-           "task_grader", "timed_out"]
+           "prepare_questions", "task_grader", "timed_out"]
 
 EvidencePolicy = Literal["all", "failing", "none"]
 EVIDENCE_POLICIES: tuple[EvidencePolicy, ...] = ("all", "failing", "none")
@@ -192,6 +192,10 @@ class InProcess(ExecutorBase):
         self.settings = settings
         self.queue: deque[Task] = deque()
 
+    def prepare(self, questions: Sequence[tuple[str, str]]) -> None:
+        """Fill the grader's per-question caches before any task's time limit starts."""
+        prepare_questions(self.grade_task, questions, self.settings)
+
     def room(self) -> int:
         return 0 if self.queue else 1
 
@@ -218,6 +222,18 @@ class _Overtime(BaseException):
 
 def alarm_works() -> bool:
     return threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+
+
+PREPARE_SECONDS = 180.0  # a question's truth and diagnosis have their own budgets (grading)
+
+
+def prepare_questions(grade_task: TaskGrader, questions: Sequence[tuple[str, str]],
+                      settings: Settings) -> None:
+    """Grade the trusted answer "0" once per question, so that its truth is built on the
+    question's own budget, never under a student's time limit (issue 14.4)."""
+    warm = replace(settings, time_limit=PREPARE_SECONDS)
+    for problem, question in questions:
+        run_guarded(grade_task, Task(-1, problem, question, "0"), warm)
 
 
 def run_guarded(grade_task: TaskGrader, task: Task, settings: Settings) -> GradeResult:

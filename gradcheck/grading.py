@@ -16,18 +16,18 @@ from typing import Any
 import numpy as np
 import sympy
 
-from gradcheck import truth
+from gradcheck import candidates, precise, truth
 from gradcheck.deadline import Timeout, deadline
 from gradcheck.decision import decide_expression, decide_value
 from gradcheck.derivation import expand
-from gradcheck.errors import ExpressionError, GradcheckError, UnsupportedFunctionError
+from gradcheck.errors import ExpressionError, GradcheckError, ProblemError, UnsupportedFunctionError
 from gradcheck.parsing import Limits, parse_expression
 from gradcheck.problem import AnswerTest, Problem
-from gradcheck.tape import build_tape
+from gradcheck.tape import Tape, build_tape
 from gradcheck.truth import BACKEND, VALUE_TOLERANCE, Reference
 from gradcheck.verdict import GradeResult
 
-__all__ = ["VALUE_TOLERANCE", "clear_answer_cache", "clear_cache", "grade"]
+__all__ = ["VALUE_TOLERANCE", "clear_answer_cache", "clear_cache", "grade", "prepare"]
 
 NOT_REAL = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I)
 ANSWER_CACHE_SIZE = 20_000
@@ -97,7 +97,8 @@ def _grade(problem: Problem, question_id: str, answer: str, *, seed: int, points
         return GradeResult(verdict="invalid", feedback="The answer must be text.", **base)
     try:
         with deadline(time_limit):
-            parsed, full, values = _read(ref, answer, limits or Limits())
+            parsed, full, values, tape = _read(ref, answer, limits or Limits())
+            exact_answer = precise.exact(full)
     except ExpressionError as exc:
         which = f" (limit: {exc.limit})" if exc.limit else ""
         return GradeResult(verdict="invalid", feedback=f"Cannot read your answer: {exc.message}"
@@ -109,9 +110,15 @@ def _grade(problem: Problem, question_id: str, answer: str, *, seed: int, points
         return GradeResult(verdict="invalid", feedback=str(exc), **base)
     base |= {"understood_as": sympy.sstr(parsed), "expected": ref.expected}
     if ref.question.kind == "value":
-        result = decide_value(ref, extras, full, values, base, hide=hide)
+        result = decide_value(ref, extras, full, values, base, exact_answer, hide=hide)
     else:
-        result = decide_expression(ref, extras, full, values, base, time_limit, hide=hide)
+        try:
+            result = decide_expression(ref, extras, full, values, base, exact_answer, tape,
+                                       time_limit, hide=hide)
+        except Timeout:
+            return GradeResult(verdict="invalid", feedback=f"Checking your answer took longer "
+                               f"than the time limit ({time_limit:g} s) (limit: time_limit).",
+                               **base)
     words = _teacher_words(ref, values, result.verdict, limits or Limits())
     if words:
         result = replace(result, feedback=f"{words} {result.feedback}")
@@ -169,7 +176,7 @@ class _Unreadable(Exception):
 
 
 def _read(ref: Reference, text: str,
-          limits: Limits) -> tuple[sympy.Expr, sympy.Expr, np.ndarray]:
+          limits: Limits) -> tuple[sympy.Expr, sympy.Expr, np.ndarray, Tape]:
     """Parse, expand the stages (keeping a stage the question is asked with respect to),
     compile and evaluate at the question's points."""
     parsed = parse_expression(text, ref.names, student=True, limits=limits)
@@ -178,12 +185,13 @@ def _read(ref: Reference, text: str,
         full = expand(ref.problem, parsed, keep=ref.cut)
     try:
         tape = build_tape([full], ref.target.symbols)
-        values = BACKEND.evaluate(tape, ref.points)[0]
+        with np.errstate(all="ignore"):
+            values = BACKEND.evaluate(tape, ref.points)[0]
     except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError) as exc:
         raise _Unreadable(_not_real(full) or f"Cannot evaluate your answer: {exc}.") from None
     if not np.isfinite(values).any() and _not_real(full):
         raise _Unreadable(_not_real(full))
-    return parsed, full, values
+    return parsed, full, values, tape
 
 
 def _not_real(expr: sympy.Expr) -> str:
@@ -191,6 +199,23 @@ def _not_real(expr: sympy.Expr) -> str:
         return ("Your answer is not a finite real number or formula (a division by zero, "
                 "an infinity or the root of a negative number).")
     return ""
+
+
+def prepare(problem: Problem, question_id: str, *, seed: int = 0, points: int = 20) -> None:
+    """Build a question's truth and its diagnosis alternatives now, each on its own budget,
+    so that no answer's time limit is ever charged for them (``grade`` does this lazily).
+
+    Raises:
+        ProblemError: the truth cannot be prepared (undefined on the domains, or over
+            ``truth.TRUTH_BUDGET`` seconds): the problem is at fault, not an answer.
+    """
+    if problem.arrays is not None:  # vectors and matrices have their own grader
+        return
+    try:
+        ref, extras = truth.reference(problem, question_id, seed, points)
+    except GradcheckError as exc:
+        raise ProblemError(problem.path, f"questions.{question_id}", str(exc)) from None
+    candidates.warm(ref, extras)
 
 
 def clear_answer_cache() -> None:

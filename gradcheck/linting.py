@@ -225,12 +225,11 @@ def _domain(problem: Problem, target: Target, seed: int) -> Finding | None:
     from gradcheck.backends.numpy_backend import NumpyBackend
     from gradcheck.checks import complete
     from gradcheck.points import draw, format_point, label, rng_for
-    from gradcheck.tape import build_tape
 
     rng = rng_for(seed, "lint", problem.id, target.question.id)
     pts = complete(target, problem, draw(problem, DOMAIN_POINTS, rng))
     try:
-        tape = build_tape([target.function, target.first, target.derivative], target.symbols)
+        tape = target.build(target.graph)
     except ValueError as exc:
         return _finding(problem, f"questions.{target.question.id}", "error", str(exc))
     values = NumpyBackend().evaluate(tape, pts)
@@ -279,7 +278,15 @@ def _reference(problem: Problem, target: Target, seed: int) -> Iterator[Finding]
                     f"reference answer disagrees with SymPy's {result.label} at {c.failures} of "
                     f"{c.points} points: {number(c.got)} instead of {number(c.expected)} "
                     f"at {format_point(c.worst_point)}",
-                    f"SymPy's derivative is {target.derivative}; fix the answer or the question")
+                    _derivative_hint(target))
+
+
+def _derivative_hint(target: Target) -> str:
+    closed = target.closed_form("derivative")
+    if closed is None:
+        return ("SymPy's derivative (too large to show as one formula) disagrees; fix the "
+                "answer or the question")
+    return f"SymPy's derivative is {closed}; fix the answer or the question"
 
 
 def render_text(report: LintReport) -> str:

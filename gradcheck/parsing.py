@@ -1,7 +1,8 @@
 """Read answers and problem-file expressions as SymPy objects, without eval.
 
-A tokenizer and a recursive-descent parser build SymPy objects directly from a
-whitelist of functions and the caller's names. Text never reaches ``eval``,
+A tokenizer (``gradcheck.tokens``) and a recursive-descent parser build SymPy objects
+directly from a whitelist of functions (the op registry, ``gradcheck.ops``) and the
+caller's names. Text never reaches ``eval``,
 ``exec``, ``sympify`` or ``parse_expr``. Every limit (length, digits, nesting,
 exponent, factorial, tree size) is checked before SymPy gets to evaluate
 anything expensive. Student mode (``student=True``) also reads what people type:
@@ -12,37 +13,20 @@ The accepted syntax is described in ``docs/answers.md``.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
 import sympy
 
 from gradcheck import ops
 from gradcheck.errors import ExpressionError
-from gradcheck.notation import GREEK, LATEX, SUPERSCRIPTS, UNICODE, greek_name, is_greek
+from gradcheck.notation import GREEK
+from gradcheck.tokens import TEACHER_LIMITS, Limits, Token, limit_error, split_names, tokenize
 
 __all__ = ["FUNCTIONS", "TEACHER_LIMITS", "Limits", "parse_expression", "parse_number"]
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on what one answer may ask of the parser and of SymPy."""
-
-    max_length: int = 2000
-    max_depth: int = 40
-    max_exponent: int = 1000
-    max_factorial: int = 200
-    max_digits: int = 60
-    max_nodes: int = 2000
-
-
-# Problem files are written by teachers: generous, but still bounded (9**9**9 stays refused).
-TEACHER_LIMITS = Limits(max_length=20_000, max_depth=100, max_exponent=20_000,
-                        max_factorial=5_000, max_digits=400, max_nodes=50_000)
-
+STUDENT_LIMITS = Limits()  # the defaults: what one student answer may ask
 
 # Function names, their builders, arities and bounded arguments: all from the op registry.
 _BUILDERS = ops.parser_functions()
@@ -52,200 +36,11 @@ _CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "E": sympy.E, "e": sympy.E}
 _STUDENT_ALIASES = {"ln": "log"}
 _COMPARE = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge}
 
-_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?", re.ASCII)
-_DIGITS = frozenset("0123456789")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_LATEX_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
-_OPERATORS = ("**", "<=", ">=", "+", "-", "*", "/", "^", "(", ")", ",", "!", "<", ">", "|", "&",
-              "~")
 _LOGIC = {"And": sympy.And, "Or": sympy.Or, "Not": sympy.Not, "Eq": sympy.Eq, "Ne": sympy.Ne}
 _CLOSERS = {"(": ")", "{": "}", "|": "|"}
-
-
-@dataclass(frozen=True)
-class _Token:
-    """One token: kind is num, name, op or end; pos and text locate it in the input."""
-
-    kind: str
-    value: str
-    pos: int
-    text: str
-
-
-def _limit_error(
-    what: str, field: str, limits: Limits, position: int | None = None
-) -> ExpressionError:
-    """An error for an exceeded limit, naming the limit and its value."""
-    value = getattr(limits, field)
-    return ExpressionError(f"{what}; the limit ({field}) is {value}", position, limit=field)
-
-
-def _describe(ch: str) -> str:
-    """Quote a character for a message, naming it when it is not plain ASCII."""
-    if ch.isascii():
-        return repr(ch)
-    return f"{ch!r} ({unicodedata.name(ch, f'U+{ord(ch):04X}')})"
-
-
-def _bad_character(text: str, i: int, student: bool) -> ExpressionError:
-    """Explain why the character at ``i`` cannot start a token."""
-    ch = text[i]
-    if ch in "\r\n":
-        return ExpressionError(
-            f"line break at position {i}: an answer is one expression on one line", i
-        )
-    if ch == "=":
-        return ExpressionError(f"unexpected '=' at position {i}: give only the expression, "
-                               "e.g. 2*x rather than y = 2*x", i)
-    if not student and (ch in UNICODE or ch in SUPERSCRIPTS or ch == "\\" or is_greek(ch)):
-        return ExpressionError(f"{_describe(ch)} at position {i} is accepted only in student "
-                               "answers; problem files use SymPy syntax (*, /, **, sqrt, pi)", i)
-    hint = ""
-    if ch in "'\"":
-        hint = ": text in quotes is not an expression"
-    elif ch == "[":
-        hint = ": use ( ) for grouping"
-    elif ch.isalpha():
-        hint = ": type names with plain ASCII letters"
-    return ExpressionError(f"unexpected character {_describe(ch)} at position {i}{hint}", i)
-
-
-def _number_token(text: str, i: int, limits: Limits) -> _Token:
-    """Read the numeric literal at ``i``, checking its digits and decimal exponent."""
-    match = _NUMBER.match(text, i)
-    assert match is not None  # the caller saw a digit or '.' followed by a digit
-    digits = sum(c.isdigit() for c in match.group(1))
-    if digits > limits.max_digits:
-        what = f"the number at position {i} has {digits} digits"
-        raise _limit_error(what, "max_digits", limits, i)
-    exponent = match.group(2)
-    if exponent is not None and abs(int(exponent)) > limits.max_exponent:
-        raise _limit_error(f"the number at position {i} has exponent {exponent}",
-                           "max_exponent", limits, i)
-    return _Token("num", match.group(0), i, match.group(0))
-
-
-def _latex_token(text: str, i: int) -> tuple[_Token | None, int]:
-    """Read the LaTeX command at ``i``: a token (None when it is spacing) and the next index."""
-    match = _LATEX_COMMAND.match(text, i)
-    if match is None or match.group(1) not in LATEX:
-        shown = match.group(0) if match else "\\"
-        raise ExpressionError(f"unknown LaTeX command {shown!r} at position {i}", i)
-    kind, value = LATEX[match.group(1)]
-    token = None if kind == "skip" else _Token(kind, value, i, match.group(0))
-    return token, match.end()
-
-
-def _superscript_tokens(text: str, i: int, limits: Limits) -> tuple[list[_Token], int]:
-    """Turn a run of superscripts into a power: '²' is **2, '⁻¹' is **-1, 'ˣ' is **(x)."""
-    end = i
-    while end < len(text) and text[end] in SUPERSCRIPTS:
-        end += 1
-    raw = text[i:end]
-    run = "".join(SUPERSCRIPTS[c] for c in raw)
-    sign, digits = ("-", run[1:]) if run.startswith("-") else ("", run)
-    power = _Token("op", "**", i, raw)
-    if digits.isdigit():
-        signs = [_Token("op", "-", i, raw)] if sign else []
-        return [power, *signs, _Token("num", digits, i, raw)], end
-    if not any(c.isalnum() for c in run):
-        raise ExpressionError(f"superscript {raw!r} at position {i} needs digits or letters", i)
-    inner = [_Token(t.kind, t.value, i, raw) for t in _tokenize(run, True, limits)[:-1]]
-    return [power, _Token("op", "(", i, raw), *inner, _Token("op", ")", i, raw)], end
-
-
-def _tokenize(text: str, student: bool, limits: Limits) -> list[_Token]:
-    """Split ``text`` into tokens, converting student forms to the plain grammar."""
-    tokens: list[_Token] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch in " \t":
-            i += 1
-        elif ch in _DIGITS or (ch == "." and text[i + 1:i + 2] in _DIGITS):
-            tokens.append(_number_token(text, i, limits))
-            i += len(tokens[-1].text)
-        elif match := _NAME.match(text, i):
-            if "__" in match.group(0):
-                raise ExpressionError(f"name {match.group(0)!r} at position {i} is not allowed: "
-                                      "names cannot contain '__'", i)
-            tokens.append(_Token("name", match.group(0), i, match.group(0)))
-            i = match.end()
-        elif op := next((o for o in _OPERATORS if text.startswith(o, i)), None):
-            tokens.append(_Token("op", "**" if op == "^" else op, i, op))
-            i += len(op)
-        elif student and ch in UNICODE:
-            kind, value = UNICODE[ch]
-            tokens.append(_Token(kind, value, i, ch))
-            i += 1
-        elif student and is_greek(ch):
-            tokens.append(_Token("name", ch, i, ch))
-            i += 1
-        elif student and ch in SUPERSCRIPTS:
-            more, i = _superscript_tokens(text, i, limits)
-            tokens.extend(more)
-        elif student and ch == "\\":
-            token, i = _latex_token(text, i)
-            tokens.extend([token] if token else [])
-        else:
-            raise _bad_character(text, i, student)
-    return tokens + [_Token("end", "", len(text), "")]
-
-
-def _split_name(word: str, vocabulary: frozenset[str], pos: int) -> list[str] | None:
-    """Split ``word`` into the fewest known names; None if impossible, error if ambiguous."""
-    longest = max(map(len, vocabulary), default=0)
-    # best[k] = (parts, ways, start of last part) for the prefix word[:k]
-    best: list[tuple[int, int, int] | None] = [(0, 1, -1)] + [None] * len(word)
-    for end in range(1, len(word) + 1):
-        for start in range(max(0, end - longest), end):
-            prev = best[start]
-            if prev is None or word[start:end] not in vocabulary:
-                continue
-            here = best[end]
-            if here is None or prev[0] + 1 < here[0]:
-                best[end] = (prev[0] + 1, prev[1], start)
-            elif prev[0] + 1 == here[0]:
-                best[end] = (here[0], min(2, here[1] + prev[1]), here[2])
-    final = best[len(word)]
-    if final is None:
-        return None
-    parts: list[str] = []
-    end = len(word)
-    while end > 0:
-        start = best[end][2]  # type: ignore[index]
-        parts.insert(0, word[start:end])
-        end = start
-    if final[1] > 1:
-        example = "*".join(parts)
-        raise ExpressionError(f"{word!r} at position {pos} can be read as a product of known "
-                              f"names in more than one way; write it with '*', e.g. {example}", pos)
-    return parts
-
-
-def _split_names(tokens: list[_Token], names: Mapping[str, sympy.Basic]) -> list[_Token]:
-    """Student mode: give Greek letters and their spellings the problem's name for them,
-    and replace each unknown name that is a run of known names by its parts."""
-    # Function names too: sinx is sin x (then sin(x)), xlnx is x*ln(x).
-    vocabulary = (frozenset(names) | {"pi"} | ({"e"} if "e" not in names else set())
-                  | frozenset(FUNCTIONS) | frozenset(_STUDENT_ALIASES))
-    out: list[_Token] = []
-    for tok in tokens:
-        value = tok.value
-        if tok.kind == "name" and value not in names and (greek := greek_name(value, names)):
-            tok = _Token("name", greek, tok.pos, tok.text)
-            value = greek
-        known = (value in names or value in _CONSTANTS or value in FUNCTIONS
-                 or value in _STUDENT_ALIASES or value == "True" or is_greek(value[:1]))
-        parts = None if tok.kind != "name" or known else _split_name(value, vocabulary, tok.pos)
-        if not parts:
-            out.append(tok)
-            continue
-        offset = 0
-        for part in parts:
-            out.append(_Token("name", part, tok.pos + offset, part))
-            offset += len(part)
-    return out
+# Words never split off a longer word, and functions that may be (sinx is sin x).
+_KNOWN_WORDS = frozenset({*FUNCTIONS, *_CONSTANTS, *_STUDENT_ALIASES, "True"})
+_SPLIT_FUNCTIONS = frozenset({*FUNCTIONS, *_STUDENT_ALIASES})
 
 
 def _magnitude(number: sympy.Expr) -> float:
@@ -258,7 +53,7 @@ def _magnitude(number: sympy.Expr) -> float:
 class _Parser:
     """Recursive descent over the tokens: sum > term > unary > power > postfix > atom."""
 
-    def __init__(self, tokens: list[_Token], names: Mapping[str, sympy.Basic],
+    def __init__(self, tokens: list[Token], names: Mapping[str, sympy.Basic],
                  student: bool, limits: Limits, text: str = "") -> None:
         self.tokens = tokens
         self.names = names
@@ -270,10 +65,10 @@ class _Parser:
         self.bars = 0  # how many |...| are open: inside one, '|' after an operand closes it
 
     # -- token helpers -------------------------------------------------------------
-    def _peek(self) -> _Token:
+    def _peek(self) -> Token:
         return self.tokens[self.index]
 
-    def _next(self) -> _Token:
+    def _next(self) -> Token:
         tok = self.tokens[self.index]
         self.index += 1
         return tok
@@ -282,13 +77,13 @@ class _Parser:
         tok = self._peek()
         return tok.kind == "op" and tok.value in values
 
-    def _enter(self, tok: _Token) -> None:
+    def _enter(self, tok: Token) -> None:
         self.depth += 1
         if self.depth > self.limits.max_depth:
-            raise _limit_error(f"the expression nests deeper than {self.limits.max_depth} levels "
+            raise limit_error(f"the expression nests deeper than {self.limits.max_depth} levels "
                                f"at position {tok.pos}", "max_depth", self.limits, tok.pos)
 
-    def _close(self, opener: _Token) -> None:
+    def _close(self, opener: Token) -> None:
         """Consume the bracket that closes ``opener`` or explain what is missing."""
         closer = _CLOSERS[opener.value]
         tok = self._next()
@@ -300,7 +95,7 @@ class _Parser:
         raise ExpressionError(f"expected {closer!r} to close {where}, found {tok.text!r} "
                               f"at position {tok.pos}", tok.pos)
 
-    def _unexpected(self, tok: _Token) -> ExpressionError:
+    def _unexpected(self, tok: Token) -> ExpressionError:
         if tok.kind == "end":
             before = self.tokens[self.index - 2].text if self.index >= 2 else ""
             return ExpressionError(
@@ -316,7 +111,7 @@ class _Parser:
         return ExpressionError(f"unexpected {tok.text!r} at position {tok.pos}{hint}", tok.pos)
 
     # -- guarded constructors --------------------------------------------------------
-    def _pow(self, base: sympy.Expr, exponent: sympy.Expr, tok: _Token) -> sympy.Expr:
+    def _pow(self, base: sympy.Expr, exponent: sympy.Expr, tok: Token) -> sympy.Expr:
         """Build base**exponent after checking that SymPy cannot blow up evaluating it."""
         limit = self.limits.max_exponent
         if isinstance(exponent, sympy.Number):
@@ -326,22 +121,22 @@ class _Parser:
             else:
                 size = abs(float(exponent))
             if size > limit:
-                raise _limit_error(f"the exponent {exponent} at position {tok.pos} is too large",
+                raise limit_error(f"the exponent {exponent} at position {tok.pos} is too large",
                                    "max_exponent", self.limits, tok.pos)
             numbers = base.atoms(sympy.Number)
             digits = abs(float(exponent)) * max(map(_magnitude, numbers), default=0.0)
             if digits > limit:
-                raise _limit_error(f"the power at position {tok.pos} would have about {digits:.0f} "
+                raise limit_error(f"the power at position {tok.pos} would have about {digits:.0f} "
                                    "digits", "max_exponent", self.limits, tok.pos)
         return sympy.Pow(base, exponent)
 
-    def _check_argument(self, name: str, arg: sympy.Expr, tok: _Token) -> None:
+    def _check_argument(self, name: str, arg: sympy.Expr, tok: Token) -> None:
         """Refuse factorial/gamma of a number so large that SymPy would compute it for ages."""
         if isinstance(arg, sympy.Number) and abs(arg) > self.limits.max_factorial:
-            raise _limit_error(f"{name} of {arg} at position {tok.pos} is too large",
+            raise limit_error(f"{name} of {arg} at position {tok.pos} is too large",
                                "max_factorial", self.limits, tok.pos)
 
-    def _apply(self, name: str, args: list[sympy.Expr], tok: _Token) -> sympy.Expr:
+    def _apply(self, name: str, args: list[sympy.Expr], tok: Token) -> sympy.Expr:
         """Call the whitelisted builder for ``name`` after the argument checks."""
         spec = _BUILDERS[name]
         low, high = spec.arity
@@ -397,21 +192,21 @@ class _Parser:
             else:
                 return self._check_number(sympy.Mul(*factors), first)
 
-    def _check_number(self, expr: sympy.Expr, tok: _Token) -> sympy.Expr:
+    def _check_number(self, expr: sympy.Expr, tok: Token) -> sympy.Expr:
         """Refuse a product whose numeric coefficient has grown past max_exponent digits."""
         coefficient = expr.as_coeff_Mul()[0] if expr.is_Mul else expr
         digits = _magnitude(coefficient)
         if digits > self.limits.max_exponent:
-            raise _limit_error(f"the product starting at position {tok.pos} has a number of "
+            raise limit_error(f"the product starting at position {tok.pos} has a number of "
                                f"about {digits:.0f} digits", "max_exponent", self.limits, tok.pos)
         return expr
 
-    def _starts_operand(self, tok: _Token) -> bool:
+    def _starts_operand(self, tok: Token) -> bool:
         opens = tok.kind == "op" and tok.value in ("(", "{", "sqrt", "frac")
         bar = tok.kind == "op" and tok.value == "|" and self.bars == 0 and self.student
         return opens or bar or tok.kind in ("num", "name")
 
-    def _check_division(self, first: _Token, slash: _Token) -> None:
+    def _check_division(self, first: Token, slash: Token) -> None:
         """Refuse 1/2x and x/2y: a divisor followed by an implicit product reads two ways."""
         tok = self._peek()
         if not (self.student and self._starts_operand(tok)):
@@ -424,7 +219,7 @@ class _Parser:
             f"({left}/{divisor})*{rest} or {left}/({divisor}*{rest}); write the one you mean "
             "with * and parentheses", slash.pos)
 
-    def _check_implicit(self, tok: _Token) -> None:
+    def _check_implicit(self, tok: Token) -> None:
         """Allow 2x, x y, (a)(b) only in student mode, and never a number on the right."""
         before = self.tokens[self.index - 1].text
         if not self.student:
@@ -480,7 +275,7 @@ class _Parser:
             return expr
         raise self._unexpected(tok)
 
-    def _nested(self, tok: _Token) -> sympy.Expr:
+    def _nested(self, tok: Token) -> sympy.Expr:
         """A bracketed group, √atom or \\frac{a}{b}; ``tok`` is already consumed."""
         if tok.value == "sqrt":
             return self._pow(self._atom(), sympy.Rational(1, 2), tok)
@@ -499,7 +294,7 @@ class _Parser:
         self.bars = outside
         return expr
 
-    def _braced(self, frac: _Token) -> sympy.Expr:
+    def _braced(self, frac: Token) -> sympy.Expr:
         opener = self._next()
         if not (opener.kind == "op" and opener.value == "{"):
             raise ExpressionError(f"\\frac at position {frac.pos} needs two groups in braces: "
@@ -508,12 +303,12 @@ class _Parser:
         self._close(opener)
         return expr
 
-    def _number(self, tok: _Token) -> sympy.Expr:
+    def _number(self, tok: Token) -> sympy.Expr:
         mantissa, _, exponent = tok.value.lower().partition("e")
         value = sympy.Rational(mantissa)
         return value * sympy.Integer(10) ** int(exponent) if exponent else value
 
-    def _name(self, tok: _Token) -> sympy.Expr:
+    def _name(self, tok: Token) -> sympy.Expr:
         """Resolve a name: the caller's names first, then functions, then constants.
 
         A name mapped to a ``sympy.Lambda`` is a function the problem declares.
@@ -542,7 +337,7 @@ class _Parser:
         raise ExpressionError(f"unknown name {tok.text!r}{spelled} at position {tok.pos}{called}; "
                               f"{where}", tok.pos)
 
-    def _check_not_called(self, tok: _Token) -> None:
+    def _check_not_called(self, tok: Token) -> None:
         """Refuse Phi(x) when Phi is a variable: a call or a product? (x(y+1) is a product)."""
         after = self._peek()
         one_letter = len(tok.text) == 1 or tok.text.startswith("\\")  # x, σ, \sigma
@@ -555,7 +350,7 @@ class _Parser:
                               f"{hidden}, not a function; for the product write {tok.text}*(...)",
                               tok.pos)
 
-    def _call(self, name: str, tok: _Token, declared: sympy.Lambda | None = None) -> sympy.Expr:
+    def _call(self, name: str, tok: Token, declared: sympy.Lambda | None = None) -> sympy.Expr:
         power = self._function_power(tok) if self.student and self._is("**") else None
         opener = self._peek()
         brace = self.student and self._is("{")
@@ -574,7 +369,7 @@ class _Parser:
         result = self._call_arguments(name, tok, opener, declared)
         return result if power is None else self._pow(result, power, tok)
 
-    def _function_power(self, tok: _Token) -> sympy.Expr:
+    def _function_power(self, tok: Token) -> sympy.Expr:
         """sin^2(x) and sin²(x) are sin(x)**2; sin^-1(x) reads two ways and is refused."""
         caret = self._next()
         self._enter(caret)
@@ -603,13 +398,13 @@ class _Parser:
             factors.append(self._power())
         return factors[0] if len(factors) == 1 else sympy.Mul(*factors)
 
-    def _names_function(self, tok: _Token) -> bool:
+    def _names_function(self, tok: Token) -> bool:
         value = self.names.get(tok.value)
         if value is not None:
             return isinstance(value, sympy.Lambda)
         return tok.value in FUNCTIONS or tok.value in _STUDENT_ALIASES
 
-    def _call_arguments(self, name: str, tok: _Token, opener: _Token,
+    def _call_arguments(self, name: str, tok: Token, opener: Token,
                         declared: sympy.Lambda | None) -> sympy.Expr:
         """The arguments in brackets after a function name, then the function applied."""
         self._next()
@@ -627,7 +422,7 @@ class _Parser:
         return self._apply(name, args, tok)
 
     def _apply_declared(self, name: str, function: sympy.Lambda, args: list[sympy.Expr],
-                        tok: _Token) -> sympy.Expr:
+                        tok: Token) -> sympy.Expr:
         """Apply a function the problem declares ([functions] in its file) to ``args``."""
         want = len(function.variables)
         if len(args) != want:
@@ -771,12 +566,12 @@ def _check_size(expr: sympy.Basic, limits: Limits) -> None:
     """Count the tree's nodes, stopping as soon as the limit is passed."""
     for count, _ in enumerate(sympy.preorder_traversal(expr), start=1):
         if count > limits.max_nodes:
-            raise _limit_error(f"the expression has more than {limits.max_nodes} parts",
+            raise limit_error(f"the expression has more than {limits.max_nodes} parts",
                                "max_nodes", limits)
 
 
 def parse_expression(text: str, names: Mapping[str, sympy.Basic], *, student: bool = False,
-                     limits: Limits = Limits()) -> sympy.Expr:
+                     limits: Limits = STUDENT_LIMITS) -> sympy.Expr:
     """Parse ``text`` into a SymPy expression over ``names``, without evaluating code.
 
     Args:
@@ -798,22 +593,22 @@ def parse_expression(text: str, names: Mapping[str, sympy.Basic], *, student: bo
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be text, not {type(text).__name__}")
     if len(text) > limits.max_length:
-        raise _limit_error(f"answer is {len(text)} characters long", "max_length", limits)
+        raise limit_error(f"answer is {len(text)} characters long", "max_length", limits)
     if not text.strip():
         raise ExpressionError("the answer is empty", 0)
-    tokens = _tokenize(text, student, limits)
+    tokens = tokenize(text, student, limits)
     if student:
-        tokens = _split_names(tokens, names)
+        tokens = split_names(tokens, names, _KNOWN_WORDS, _SPLIT_FUNCTIONS)
     try:
         expr = _Parser(tokens, names, student, limits, text).parse()
     except RecursionError:
         what = "the expression nests too deeply for Python"
-        raise _limit_error(what, "max_depth", limits) from None
+        raise limit_error(what, "max_depth", limits) from None
     _check_size(expr, limits)
     return expr
 
 
-def parse_number(text: str, *, limits: Limits = Limits()) -> sympy.Expr:
+def parse_number(text: str, *, limits: Limits = STUDENT_LIMITS) -> sympy.Expr:
     """Parse a number, fraction or constant expression such as ``3/4``, ``2pi`` or ``e^2``.
 
     Student syntax is accepted; no names are.

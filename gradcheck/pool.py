@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Sequence
 from contextlib import suppress
@@ -34,7 +35,7 @@ from gradcheck.executor import (
     Task,
     TaskGrader,
     crashed,
-    run_guarded,
+    prepare_questions,
     timed_out,
 )
 from gradcheck.verdict import GradeResult
@@ -88,8 +89,7 @@ class LocalPool(ExecutorBase):
         """
         if self.workers:
             return
-        for problem, question in questions:
-            run_guarded(self.grade_task, Task(-1, problem, question, "0"), self.settings)
+        prepare_questions(self.grade_task, questions, self.settings)
 
     def room(self) -> int:
         idle = self.size - sum(1 for w in self.workers if w.tasks)
@@ -248,7 +248,12 @@ class _Worker:
         _PARENT_ENDS.update((self.conn, child))
         parent = os.getpid()
         try:
-            self.pid = os.fork()
+            with warnings.catch_warnings():
+                # Python 3.12+ warns when a threaded process forks (a Dask worker, a program
+                # with threads): the child runs only this module's loop and the grader.
+                warnings.filterwarnings("ignore", message=r".*fork\(\) may lead to deadlocks",
+                                        category=DeprecationWarning)
+                self.pid = os.fork()
             if self.pid == 0:  # the worker: never returns into the caller's code
                 code = 1
                 try:

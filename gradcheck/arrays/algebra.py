@@ -130,8 +130,10 @@ def logdet(a: Matrix) -> Matrix:
 
 
 def inv(a: Matrix) -> Matrix:
+    """adj(A) / det(A); SymPy's own inv first proves det != 0 symbolically, which takes seconds."""
     _square(a, "inv")
-    return Matrix(a.inv(method="ADJ"))
+    d = a.det(method="berkowitz")
+    return Matrix(a.rows, a.cols, [v / d for v in a.adjugate(method="berkowitz")])
 
 
 def norm(a: Matrix) -> Matrix:

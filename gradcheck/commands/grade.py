@@ -157,6 +157,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def _one(args: argparse.Namespace, workers: int) -> tuple[list[tuple[str, int]], bool]:
     from gradcheck.batch import grade_batch
+    from gradcheck.grading import prepare
     from gradcheck.loader import load_problem
     from gradcheck.output import write_output
     from gradcheck.report.grades import GRADE_RENDERERS, render_answer
@@ -164,6 +165,7 @@ def _one(args: argparse.Namespace, workers: int) -> tuple[list[tuple[str, int]],
 
     problem = _hidden(load_problem(args.problem), args)
     _known_question(problem, args.question)
+    prepare(problem, args.question, seed=args.seed, points=args.points)  # exit 3 if it cannot
     submission = Submission(1, "", problem.id, args.question, args.answer)
     report = grade_batch((problem,), (submission,), seed=args.seed, points=args.points,
                          time_limit=args.time_limit, workers=workers,

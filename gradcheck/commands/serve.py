@@ -18,8 +18,8 @@ examples:
 The teacher view is /teacher; the JSON API (POST /api/attempts, GET /api/gradebook.csv)
 is described in docs/serve-api.md. Without a token one is made up and printed.
 
-exit codes: 0 stopped normally, 2 usage error (bad option, missing extra, database that
-cannot be opened), 3 bad problem file.
+exit codes: 0 stopped normally, 2 usage error (bad option, missing extra, malformed --db),
+3 bad problem file, 4 the database cannot be opened or the address cannot be listened on.
 """
 
 
@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     token = args.teacher_token or os.environ.get("GRADCHECK_TEACHER_TOKEN") or ""
     made_up = not token
     token = token or new_token()
+    _check_address(args.host, args.port)
     store = open_store(database_url(args.db))
     settings = ServeSettings(bank=tuple(bank), teacher_token=token, seed=args.seed,
                              points=args.points, time_limit=args.time_limit,
@@ -106,6 +107,21 @@ def run(args: argparse.Namespace) -> ExitCode:
     finally:
         store.close()
     return ExitCode.OK
+
+
+def _check_address(host: str, port: int) -> None:
+    """Fail early (exit 4) when the address is taken or not this machine's."""
+    import socket
+
+    from gradcheck.errors import FileAccessError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise FileAccessError(f"cannot listen on {host} port {port}: {exc.strerror}") from None
 
 
 def host_warning(host: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import textwrap
 import xml.etree.ElementTree as ET
@@ -174,7 +175,11 @@ def render_json(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -
 
 def write_json(report: BatchReport, out: TextIO) -> None:
     """``render_json``'s text, written to ``out`` one row at a time (memory does not grow
-    with the rows: pair it with ``SpooledResults``)."""
+    with the rows: pair it with ``SpooledResults``).
+
+    A class repeats answers, and a repeat differs from the first only in its row and
+    student: the rest of a row's JSON is made once per distinct result and reused.
+    """
     from gradcheck.report.json_report import dumps
 
     head = dumps({
@@ -191,12 +196,28 @@ def write_json(report: BatchReport, out: TextIO) -> None:
     empty = "[]\n}\n"
     assert head.endswith(empty)
     out.write(head[:-len(empty)] + "[\n")
+    bodies: dict[tuple[object, ...], str] = {}
     separator = ""
     for r in report.results:  # each row as json.dumps(indent=2) would place it in the list
-        row = dumps(r.to_dict())
-        out.write(separator + "    " + row[:-1].replace("\n", "\n    "))
+        key = (r.problem, r.question, r.answer, r.verdict, r.feedback, r.diagnosis,
+               r.understood_as, r.expected, r.evidence)
+        body = bodies.get(key)
+        if body is None:
+            if len(bodies) >= JSON_BODIES:
+                bodies.clear()
+            fields = r.to_dict()
+            head_keys = ("row", "student")
+            assert tuple(fields)[:2] == head_keys
+            rest = dumps({k: v for k, v in fields.items() if k not in head_keys})
+            body = bodies[key] = rest[2:-1].replace("\n", "\n    ")  # past "{\n", no final \n
+        row = json.dumps(r.row, ensure_ascii=False)
+        student = json.dumps(r.student, ensure_ascii=False)
+        out.write(f'{separator}    {{\n      "row": {row},\n      "student": {student},\n    {body}')
         separator = ",\n"
     out.write("\n  ]\n}\n")
+
+
+JSON_BODIES = 4096  # distinct rows' JSON kept while writing a report
 
 
 # ---- CSV gradebook ----------------------------------------------------------------------

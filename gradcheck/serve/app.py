@@ -25,7 +25,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from gradcheck.batch import BatchReport, Grader
+from gradcheck.batch import BatchReport
+from gradcheck.executor import Grader
 from gradcheck.problem import Problem
 from gradcheck.serve import classbook
 from gradcheck.serve.grader import Grading
@@ -77,7 +78,7 @@ class _State:
         self.store = store
         self.identity = identity
         self.problems = {p.id: p for p in settings.bank}
-        self.grading = Grading(slots=settings.slots, seed=settings.seed, points=settings.points,
+        self.grading = Grading(settings.bank, slots=settings.slots, seed=settings.seed, points=settings.points,
                                time_limit=settings.time_limit, grader=grader)
         self.attempts = RateLimiter(settings.rate_limit)
         self.previews = RateLimiter(settings.rate_limit * 5)
@@ -393,7 +394,7 @@ def _find(state: _State, problem_id: str, question_id: str) -> tuple[Problem | N
 
 async def _grade_and_store(state: _State, problem: Problem, question: str, answer: str,
                            student: str, source: str) -> Any:
-    result: GradeResult = await state.grading.grade(problem, question, answer, student)
+    result: GradeResult = await state.grading.grade(problem, question, answer)
     return await run_in_threadpool(state.store.add, student, result, source=source)
 
 

@@ -9,7 +9,9 @@ UPDATE and DELETE on ``attempts`` in both dialects.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from gradcheck.errors import UsageError
+from gradcheck.errors import FileAccessError, UsageError
 from gradcheck.verdict import GradeResult
 
 __all__ = ["Attempt", "Store", "attempts_table", "database_url", "open_store"]
@@ -93,6 +95,10 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time; a writer that finds the file locked sleeps in
+        # SQLite's busy handler (tens of ms), so threads here take turns instead.
+        self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
 
     def add(self, student: str, result: GradeResult, *, source: str) -> Attempt:
         """Store one graded attempt and return it with its id."""
@@ -107,7 +113,7 @@ class Store:
             "result": json.dumps(data, ensure_ascii=False, allow_nan=True), "seed": result.seed,
             "source": source,
         }
-        with self.engine.begin() as conn:
+        with self._write_lock, self.engine.begin() as conn:
             new_id = conn.execute(sa.insert(attempts_table).returning(attempts_table.c.id),
                                   values).scalar_one()
         return Attempt(id=new_id, **values)
@@ -135,8 +141,8 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     """Connect to the database at ``url`` and bring its schema up to date.
 
     Raises:
-        UsageError: the URL is malformed, its driver is missing, or the database cannot be
-            opened or migrated (the message says which).
+        UsageError: the URL is malformed or its driver is missing (exit 2).
+        FileAccessError: the database cannot be opened or migrated (exit 4).
     """
     try:
         parsed = make_url(url)
@@ -148,7 +154,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
         if database not in ("", ":memory:") and not database.startswith("file:"):
             folder = Path(database).resolve().parent
             if not folder.is_dir():
-                raise UsageError(f"--db: the folder {folder} does not exist")
+                raise FileAccessError(f"--db: the folder {folder} does not exist")
         # Grading runs in threads: wait for a writer rather than fail at once.
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         if database in ("", ":memory:"):
@@ -167,7 +173,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
             upgrade(engine)
         except sa.exc.OperationalError as exc:
             engine.dispose()
-            raise UsageError(f"--db: cannot open or migrate the database: {exc.orig}") from None
+            raise FileAccessError(f"--db: cannot open or migrate the database: {exc.orig}") from None
     return Store(engine)
 
 

@@ -104,3 +104,54 @@ def test_explain_values_are_the_forward_pass_by_hand() -> None:
     # w = 1: y_hat = x = [1, 2, 3]; L = mean((x - y)^2) = (1 + 4 + 9)/3
     assert "L = mean((y_hat - y)**2)  -> 1x1  = 4.66667" in text
     assert text.rstrip().endswith(f"= {float(sympy.Rational(-28, 3)):.6g}")
+
+
+def test_verify_with_shapes_grades_a_hand_derived_matrix_gradient() -> None:
+    from gradcheck.errors import UsageError
+    from gradcheck.verification import verify
+
+    shapes = {"X": (4, 3), "w": (3,), "y": (4,)}
+    function = "sum((X @ w - y)**2)"
+    assert verify(function, "w", "2X^T(Xw - y)", shapes=shapes).verdict == "pass"
+    wrong = verify(function, "w", "2(Xw - y)^T X", shapes=shapes)
+    assert wrong.verdict == "fail" and wrong.diagnosis == "transposed"
+    with pytest.raises(UsageError, match="cannot be multiplied"):
+        verify(function, "w", "w", shapes={**shapes, "w": (4,)})
+    cli = _cli("verify", "--function", "x.T @ A @ x", "--wrt", "x", "--answer", "2 A x",
+               "--shape", "A=3x3", "--shape", "x=3")
+    assert cli.returncode == 1 and "symmetric-only" in cli.stdout
+
+
+def test_verify_backward_takes_a_layer_too() -> None:
+    import numpy as np
+
+    from gradcheck import verify_backward
+
+    def forward(x, w):
+        return x @ w, (x, w)
+
+    def backward(dout, cache):
+        x, w = cache
+        return dout @ w.T, x.T @ dout
+
+    report = verify_backward(forward, backward, {"x": np.ones((4, 3)), "w": np.ones((3, 2))})
+    assert report.passed
+
+
+def test_a_class_batch_with_matrix_rows(tmp_path) -> None:
+    import json
+
+    rows = ["student,problem,question,answer",
+            "ada,linear-layer,dW,X^T G",
+            "bob,linear-layer,dW,G^T X",
+            "cy,linear-layer,db,G",
+            "dee,linear-layer,dX,X @ G",
+            "eve,quadratic-form,df_dx,2 A x + b"]
+    path = tmp_path / "answers.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = _cli("grade", "--bank", str(MATRICES), "--submissions", str(path), "--format", "json",
+               "--workers", "2")
+    assert out.returncode == 1, out.stderr
+    got = [(r["student"], r["verdict"], r["diagnosis"]) for r in json.loads(out.stdout)["results"]]
+    assert got == [("ada", "pass", None), ("bob", "fail", "transposed"), ("cy", "fail", "batch-sum"),
+                   ("dee", "invalid", None), ("eve", "fail", "symmetric-only")]

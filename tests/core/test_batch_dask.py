@@ -110,3 +110,37 @@ def _worker_running(client, prefix: str) -> str:
                 return str(worker)
         time.sleep(0.02)
     pytest.fail("no worker took the chunk within 30 s")
+
+
+def test_grade_and_check_commands_take_a_scheduler(cluster, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from gradcheck.cli import main
+
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,problem,question,answer\n"
+                       f"ada,{LR},dloss_dw,2x(wx-y)\nbob,{LR},dloss_dw,x(wx-y)\n", encoding="utf-8")
+    address = cluster.scheduler.address
+    grade = ["grade", "--bank", str(ROOT / "problems"), "--submissions", str(answers),
+             "--format", "json", "--hide-expected"]  # an option that changes loaded problems
+    assert main(grade) == 1
+    local = capsys.readouterr().out
+    assert main([*grade, "--scheduler", address]) == 1
+    assert capsys.readouterr().out == local
+    check_args = ["check", str(ROOT / "problems" / "seeds" / "linear-regression.toml"),
+                  "--format", "json"]
+    assert main(check_args) == 0
+    local = capsys.readouterr().out
+    assert main([*check_args, "--scheduler", address]) == 0
+    assert capsys.readouterr().out == local
+
+
+def test_an_unreachable_scheduler_is_a_usage_error(capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradcheck import dask_executor
+    from gradcheck.cli import main
+
+    monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", "1s")
+    code = main(["check", str(ROOT / "problems" / "seeds" / "linear-regression.toml"),
+                 "--scheduler", "tcp://127.0.0.1:9"])
+    assert code == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err

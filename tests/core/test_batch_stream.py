@@ -172,3 +172,22 @@ def test_iter_submissions_raises_before_iterating(tmp_path: Path) -> None:
         iter_submissions(path)
     with pytest.raises(UsageError, match="cannot read"):
         iter_submissions(tmp_path / "missing.csv")
+
+
+@pytest.mark.parametrize(("option", "kept"), [([], [0, 21]), (["--evidence", "all"], [21, 21]),
+                                              (["--evidence", "none"], [0, 0])])
+def test_grade_command_keeps_failing_evidence_by_default(tmp_path: Path, option: list[str],
+                                                         kept: list[int],
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from gradcheck.cli import main
+
+    answers = tmp_path / "answers.csv"
+    answers.write_text("student,problem,question,answer\n"
+                       f"ada,{LR},dloss_dw,2x(wx-y)\nbob,{LR},dloss_dw,x(wx-y)\n", encoding="utf-8")
+    code = main(["grade", "--bank", str(Path(__file__).parents[2] / "problems"), "--submissions",
+                 str(answers), "--format", "json", *option])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1 and [r["verdict"] for r in data["results"]] == ["pass", "fail"]
+    # the given point and the 20 random points (--points 20) of each answer kept
+    assert [len(r["evidence"]) for r in data["results"]] == kept
+    assert data["settings"]["evidence"] == (option[1] if option else "failing")

@@ -1,6 +1,8 @@
 """Fixtures for gradcheck serve: an app over a temporary SQLite database and a signed-in client.
 
-Every test here skips, with the install command, when the serve extra is missing.
+Each test module calls ``require_serve()`` first, so it skips, with the install command,
+when the serve extra is missing (a skip in a conftest would be a collection error).
+Nothing from the extra is imported here at module level.
 """
 
 from __future__ import annotations
@@ -13,20 +15,19 @@ from typing import Any
 
 import pytest
 
-for module in ("starlette", "sqlalchemy", "alembic", "jinja2", "multipart", "markdown_it",
-               "latex2mathml", "itsdangerous", "httpx"):
-    pytest.importorskip(module, reason=f"gradcheck serve needs {module}: "
-                                       "pip install 'gradcheck[serve]'")
-
-from starlette.testclient import TestClient  # noqa: E402
-
-from gradcheck.loader import load_bank, load_problem  # noqa: E402
-from gradcheck.serve.app import create_app  # noqa: E402
-from gradcheck.serve.settings import ServeSettings  # noqa: E402
-from gradcheck.serve.store import Store, open_store  # noqa: E402
-from tests.helpers import SEEDS  # noqa: E402
+from gradcheck.loader import load_bank, load_problem
+from tests.helpers import SEEDS
 
 TOKEN = "teacher-secret-token"
+SERVE_MODULES = ("starlette", "sqlalchemy", "alembic", "jinja2", "multipart", "markdown_it",
+                 "mdit_py_plugins", "latex2mathml", "itsdangerous", "uvicorn")
+
+
+def require_serve(*more: str) -> None:
+    """Skip the calling test module, with the install command, when a serve part is missing."""
+    for module in (*SERVE_MODULES, *more):
+        pytest.importorskip(module, reason=f"gradcheck serve needs {module}: "
+                                           "pip install 'gradcheck[serve]'")
 
 
 @pytest.fixture(scope="session")
@@ -41,15 +42,22 @@ def seed_bank() -> tuple[Any, ...]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def store(tmp_path: Path) -> Iterator[Any]:
+    from gradcheck.serve.store import open_store
+
     s = open_store(f"sqlite:///{tmp_path / 'course.db'}")
     yield s
     s.close()
 
 
 @pytest.fixture
-def make_client(bank: tuple[Any, ...], store: Store) -> Iterator[Callable[..., TestClient]]:
+def make_client(bank: tuple[Any, ...], store: Any) -> Iterator[Callable[..., Any]]:
     """make_client(**settings) -> a TestClient (entered) over a fresh app on ``store``."""
+    from starlette.testclient import TestClient
+
+    from gradcheck.serve.app import create_app
+    from gradcheck.serve.settings import ServeSettings
+
     opened: list[TestClient] = []
 
     def make(grader: Any = None, **overrides: Any) -> TestClient:
@@ -71,7 +79,7 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
-def sign_in(client: TestClient, student: str) -> str:
+def sign_in(client: Any, student: str) -> str:
     """Sign in through the id form; returns the session's CSRF token."""
     csrf = csrf_of(client.get("/").text)
     response = client.post("/login", data={"csrf": csrf, "student": student})
@@ -79,7 +87,7 @@ def sign_in(client: TestClient, student: str) -> str:
     return csrf
 
 
-def teacher_sign_in(client: TestClient) -> str:
+def teacher_sign_in(client: Any) -> str:
     csrf = csrf_of(client.get("/teacher").text)
     response = client.post("/teacher/login", data={"csrf": csrf, "token": TOKEN})
     assert response.status_code == 200 and "The class" in response.text

@@ -24,7 +24,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.helpers import ROOT, SEEDS
+from tests.serve.conftest import require_serve
 
+require_serve()
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="browser tests need playwright: pip install playwright")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -98,14 +100,14 @@ def test_student_and_teacher_in_a_browser(server, browser):
     student = browser.new_context()
     student.on("request", lambda r: requests.append(r.url))
     page = student.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
-    page.goto(base + "/")
+    page.goto(base + "/", wait_until="domcontentloaded")
     page.fill("#student", "ada")
     page.click("form.login button")
     page.wait_for_selector("text=signed in as")
-    page.goto(f"{base}/p/{LR}")
+    page.goto(f"{base}/p/{LR}", wait_until="domcontentloaded")
     assert page.locator(".statement math").count() > 0  # the statement's LaTeX as MathML
 
     box = page.locator("#answer-dloss_dw")
@@ -137,8 +139,8 @@ def test_student_and_teacher_in_a_browser(server, browser):
     teacher = browser.new_context()
     teacher.on("request", lambda r: requests.append(r.url))
     tpage = teacher.new_page()
-    tpage.set_default_timeout(15_000)
-    tpage.goto(base + "/teacher")
+    tpage.set_default_timeout(30_000)
+    tpage.goto(base + "/teacher", wait_until="domcontentloaded")
     tpage.fill("#token", TOKEN)
     tpage.click("form.login button")
     tpage.wait_for_selector("table.classbook")
@@ -146,13 +148,13 @@ def test_student_and_teacher_in_a_browser(server, browser):
     assert tpage.locator("span.total").inner_text() == "3 attempts"
 
     # a new student answers while the teacher watches: the table updates by itself
-    page.goto(base + "/")
+    page.goto(base + "/", wait_until="domcontentloaded")
     page.click("header form button")  # change id
     page.fill("#student", "bob")
     page.click("form.login button")
-    page.goto(f"{base}/p/{LR}")
+    page.goto(f"{base}/p/{LR}", wait_until="domcontentloaded")
     assert submit("dloss_dw_value", "-2")[0] == "pass"
-    tpage.locator("table.classbook td.student", has_text="bob").wait_for(timeout=15_000)
+    tpage.locator("table.classbook td.student", has_text="bob").wait_for(timeout=30_000)
     assert tpage.locator("span.total").inner_text() == "4 attempts"
 
     # the exported CSV (best attempt) matches the database, read without gradcheck's code

@@ -4,17 +4,22 @@ the store and its migrations, the graph picture and the command line."""
 from __future__ import annotations
 
 import re
+import socket
 import sqlite3
 from types import SimpleNamespace
 
 import pytest
-import sqlalchemy as sa
 
-from gradcheck.serve import classbook
-from gradcheck.serve.mathml import MATHML_ELEMENTS, answer_math, latex_math, render_statement, sanitize
-from gradcheck.serve.security import RateLimiter, bearer, link_signer, token_matches
-from gradcheck.serve.store import database_url, open_store
-from gradcheck.verdict import GradeResult
+from tests.serve.conftest import require_serve
+
+require_serve()
+import sqlalchemy as sa  # noqa: E402
+
+from gradcheck.serve import classbook  # noqa: E402
+from gradcheck.serve.mathml import MATHML_ELEMENTS, answer_math, latex_math, render_statement, sanitize  # noqa: E402
+from gradcheck.serve.security import RateLimiter, bearer, link_signer, token_matches  # noqa: E402
+from gradcheck.serve.store import database_url, open_store  # noqa: E402
+from gradcheck.verdict import GradeResult  # noqa: E402
 
 HOSTILE_NAMES = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>',
                  '<mi onmouseover="alert(1)">x', "</math><script>alert(1)</script>"]
@@ -138,9 +143,9 @@ def test_store_migrates_once_and_refuses_updates_and_deletes(tmp_path):
 
 
 def test_store_reports_a_database_it_cannot_open(tmp_path):
-    from gradcheck.errors import UsageError
+    from gradcheck.errors import FileAccessError, UsageError
 
-    with pytest.raises(UsageError, match="does not exist"):
+    with pytest.raises(FileAccessError, match="does not exist"):
         open_store(database_url(str(tmp_path / "missing" / "c.db")))
     with pytest.raises(UsageError, match="driver|not a database URL"):
         open_store("nosuchdialect://x")
@@ -176,15 +181,44 @@ def test_serve_command_warns_when_listening_beyond_this_machine(monkeypatch, cap
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: seen.update(host=host, port=port))
     monkeypatch.delenv("GRADCHECK_TEACHER_TOKEN", raising=False)
     db = tmp_path / "c.db"
-    assert main(["serve", str(SEEDS), "--db", str(db), "--host", "0.0.0.0", "--port", "8123"]) == 0
+
+    def free() -> int:
+        with socket.socket() as s:
+            s.bind(("", 0))
+            return int(s.getsockname()[1])
+
+    port = free()
+    assert main(["serve", str(SEEDS), "--db", str(db), "--host", "0.0.0.0", "--port", str(port)]) == 0
     err = capsys.readouterr().err
     assert "warning: listening on 0.0.0.0" in err and "teacher token (made up" in err
-    assert seen == {"host": "0.0.0.0", "port": 8123} and db.exists()
-    assert main(["serve", str(SEEDS), "--db", str(db), "--teacher-token", "t"]) == 0
+    assert seen == {"host": "0.0.0.0", "port": port} and db.exists()
+    assert main(["serve", str(SEEDS), "--db", str(db), "--teacher-token", "t", "--port",
+                 str(free())]) == 0
     err = capsys.readouterr().err
     assert "warning" not in err and "made up" not in err and seen["host"] == "127.0.0.1"
-    assert main(["serve", str(SEEDS), "--db", str(tmp_path / "no" / "c.db")]) == 2
+    assert main(["serve", str(SEEDS), "--db", str(tmp_path / "no" / "c.db")]) == 4
+    assert main(["serve", str(SEEDS), "--db", "nosuchdialect://x"]) == 2
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = str(taken.getsockname()[1])
+        assert main(["serve", str(SEEDS), "--db", str(db), "--port", busy]) == 4
+    assert "cannot listen on 127.0.0.1 port" in capsys.readouterr().err
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
     engine.dispose()
+
+
+@pytest.mark.parametrize("answer", ["2x(wx - y)", "2·x·(w·x−y)", "x^2 w", "2*s*x", "σ(x)",
+                                    "\\frac{1}{2} x", "2x(wx-", "9**9**9", "__import__('os')"])
+def test_the_preview_reads_an_answer_exactly_as_the_grader_does(answer):
+    from gradcheck.grading import grade
+    from gradcheck.loader import load_problem
+    from gradcheck.serve.grader import preview_text
+    from tests.helpers import SEEDS
+
+    problem = load_problem(SEEDS / "linear-regression.toml")
+    shown, graded = preview_text(problem, answer), grade(problem, "dloss_dw", answer)
+    assert shown.understood_as == graded.understood_as
+    assert (shown.error is None) == (graded.understood_as is not None)

@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+from tests.serve.conftest import require_serve
+
+require_serve()
 pytest.importorskip("psycopg", reason="PostgreSQL tests need psycopg: pip install 'gradcheck[serve]'")
 
 import sqlalchemy as sa  # noqa: E402

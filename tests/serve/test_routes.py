@@ -17,8 +17,12 @@ from typing import Any
 
 import pytest
 
-from gradcheck.serve.store import Store
-from tests.serve.conftest import TOKEN, csrf_of, sign_in, teacher_sign_in
+from tests.serve.conftest import require_serve
+
+require_serve()
+
+from gradcheck.serve.store import Store  # noqa: E402
+from tests.serve.conftest import TOKEN, csrf_of, sign_in, teacher_sign_in  # noqa: E402
 
 LR = "linear-regression"
 
