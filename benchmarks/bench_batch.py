@@ -1,26 +1,38 @@
-"""Grade a generated 10,000-row answers.csv over the seed bank, end to end.
+"""Batch grading end to end: rows/s, CPU and peak memory of the whole process, per format.
 
-Prints rows per second for ``grade_batch`` with 1 and 2 workers (forked, killable
-processes) and, measured in the same run, ``grade()`` called directly in this process
-on the same rows, so the per-row cost of reading the file and of the isolation shows.
+Generates a class (answers.csv) over the seed bank: the bank's accepted and rejected answers
+plus 3% junk, for 300 students, so answers repeat as in a real class. Then:
 
-    python benchmarks/bench_batch.py [--rows 10000] [--seed 0]
+1. in process: ``grade()`` called directly on every row, against ``grade_batch`` with 1 and
+   2 workers (the cost of isolation), and the cost of a repeated answer in the stream;
+2. ``gradcheck grade`` as a subprocess for each size, worker count and format: wall time,
+   CPU seconds (the process and its workers: on a busy machine, rows per CPU second is what
+   one free core would give), rows/s, and the peak RSS of the largest of its processes;
+3. with ``--dask``, the same batch on a 2-worker ``LocalCluster``: rows/s, and the overhead
+   of one chunk (a round trip that grades one already-known answer).
+
+    python benchmarks/bench_batch.py [--rows 10000,100000] [--formats csv,json]
+                                     [--workers 1,2] [--dask] [--skip-direct] [--distinct 2000]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from gradcheck.batch import grade_batch
+from gradcheck.batch import grade_batch, grade_stream
 from gradcheck.grading import clear_answer_cache, clear_cache, grade
 from gradcheck.loader import load_bank
 from gradcheck.problem import Problem
-from gradcheck.submissions import read_submissions
+from gradcheck.submissions import Submission, read_submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 JUNK = ["", "x +", "(((", "z*q", "__import__('os')", "2*", "9**9**9**9", "1/0"]
@@ -36,42 +48,32 @@ def answers_for(problem: Problem) -> list[tuple[str, str]]:
 def write_csv(bank: tuple[Problem, ...], rows: int, seed: int, path: Path) -> None:
     rng = random.Random(seed)
     pool = [(p.id, q, a) for p in bank for q, a in answers_for(p)]
-    lines = ["student,problem,question,answer"]
-    for i in range(rows):
-        problem, question, answer = rng.choice(pool)
-        if rng.random() < 0.03:
-            answer = rng.choice(JUNK)
-        quoted = '"' + answer.replace('"', '""') + '"'
-        lines.append(f"s{i % 300:03d},{problem},{question},{quoted}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("student,problem,question,answer\n")
+        for i in range(rows):
+            problem, question, answer = rng.choice(pool)
+            if rng.random() < 0.03:
+                answer = rng.choice(JUNK)
+            quoted = '"' + answer.replace('"', '""') + '"'
+            out.write(f"s{i % 300:03d},{problem},{question},{quoted}\n")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    bank = load_bank([ROOT / "problems"])
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "answers.csv"
-        write_csv(bank, args.rows, args.seed, path)
-        start = time.perf_counter()
-        subs = read_submissions(path)
-        read_s = time.perf_counter() - start
+def in_process(bank: tuple[Problem, ...], path: Path, seed: int) -> None:
+    start = time.perf_counter()
+    subs = read_submissions(path)
+    read_s = time.perf_counter() - start
     by_id = {p.id: p for p in bank}
     # Same start for every timed run: no graded answers kept, each question's truth built
     # (grade_batch builds the truths itself before forking, by grading "0" once per question).
     clear_cache()
     for pid, qid in {(s.problem, s.question) for s in subs}:
-        grade(by_id[pid], qid, "0", seed=args.seed)
+        grade(by_id[pid], qid, "0", seed=seed)
     clear_answer_cache()
-
     start = time.perf_counter()
-    direct = [grade(by_id[s.problem], s.question, s.answer, seed=args.seed) for s in subs]
+    direct = [grade(by_id[s.problem], s.question, s.answer, seed=seed) for s in subs]
     direct_s = time.perf_counter() - start
     distinct = len({(s.problem, s.question, s.answer) for s in subs})
-    print(f"{len(subs)} rows over {len(bank)} problems ({distinct} distinct answers; each is "
-          f"graded once per process, repeats come from the cache); "
+    print(f"{len(subs)} rows over {len(bank)} problems, {distinct} distinct answers; "
           f"reading the CSV: {read_s * 1e3:.0f} ms")
     print(f"verdicts: {dict(Counter(r.verdict for r in direct))}")
     print(f"grade() directly, in process:  {direct_s:6.2f} s  {len(subs) / direct_s:8.0f} rows/s")
@@ -79,14 +81,147 @@ def main() -> None:
     for workers in (1, 2):
         clear_cache()
         start = time.perf_counter()
-        reports[workers] = grade_batch(bank, subs, seed=args.seed, workers=workers)
+        reports[workers] = grade_batch(bank, subs, seed=seed, workers=workers)
         took = time.perf_counter() - start
-        overhead = (took - direct_s) / len(subs) * 1e6
-        print(f"grade_batch, workers={workers}:       {took:6.2f} s  {len(subs) / took:8.0f} rows/s"
-              f"  (isolation overhead vs direct: {overhead:+.0f} us/row)")
+        print(f"grade_batch, workers={workers}:       {took:6.2f} s  {len(subs) / took:8.0f} rows/s")
     same = reports[1] == reports[2]
     agree = all(a.verdict == b.verdict for a, b in zip(direct, reports[1].results, strict=True))
     print(f"workers=1 and workers=2 identical: {same}; verdicts equal to direct grade(): {agree}")
+
+
+def repeat_cost(bank: tuple[Problem, ...], rows: int = 200_000) -> None:
+    """Microseconds per row of a stream of one answer repeated: after the first, each row is
+    a look-up, a copy with the row's student and number, and its place in the output."""
+    problem = next(p for p in bank if p.id == "linear-regression")
+    subs = (Submission(i, f"s{i % 300}", problem.id, "dloss_dw", "2x(wx-y)") for i in range(rows))
+    start = time.perf_counter()
+    count = sum(1 for _ in grade_stream(bank, subs, workers=1))
+    took = time.perf_counter() - start
+    one = grade_stream(bank, [Submission(1, "s", problem.id, "dloss_dw", "2x(wx-y)")])
+    start = time.perf_counter()
+    list(one)
+    single = time.perf_counter() - start
+    print(f"a repeated answer: {(took - single) / (count - 1) * 1e6:.1f} us per row "
+          f"({count} rows of one answer in {took:.2f} s; one row alone {single * 1e3:.0f} ms)")
+
+
+def speedup(bank: tuple[Problem, ...], rows: int, workers: list[int]) -> None:
+    """Scaling with --workers where the grading itself is the work: every answer distinct
+    (``k*x*(w*x - y)`` for k = 1..rows, wrong but for k = 2), graded in process by grade_batch."""
+    subs = [Submission(i, f"s{i % 300}", "linear-regression", "dloss_dw", f"{i + 1}*x*(w*x - y)")
+            for i in range(rows)]
+    print(f"\n{rows} distinct answers (one grading each), grade_batch in process:")
+    base = None
+    for n in workers:
+        clear_cache()
+        start = time.perf_counter()
+        grade_batch(bank, subs, workers=n)
+        took = time.perf_counter() - start
+        base = base or took
+        print(f"  workers={n}: {took:6.2f} s  {rows / took:6.0f} answers/s  speed-up {base / took:.2f}x",
+              flush=True)
+
+
+def run_cli(path: Path, fmt: str, workers: int, out: Path, extra: list[str]) -> tuple[float, float, int]:
+    """(wall s, CPU s, peak RSS in MB) of ``gradcheck grade`` and its workers."""
+    cmd = [sys.executable, "-m", "gradcheck", "grade", "--bank", str(ROOT / "problems"),
+           "--submissions", str(path), "--format", fmt, "--output", str(out), "--workers",
+           str(workers), "--exit-zero", "--quiet", *extra]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
+    # wait4 reports the process and the workers it reaped: CPU summed, RSS the largest one
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
+
+
+def whole_process(bank: tuple[Problem, ...], sizes: list[int], formats: list[str],
+                  workers: list[int], seed: int, tmp: Path) -> None:
+    print("\ngradcheck grade, whole process (wall and CPU include start-up, ~1.5 s CPU):")
+    print(f"{'rows':>9} {'workers':>7} {'format':>6} {'wall s':>8} {'CPU s':>8} {'rows/s':>9} "
+          f"{'rows/CPU s':>10} {'peak RSS':>9} {'output':>10}")
+    for rows in sizes:
+        path = tmp / f"answers-{rows}.csv"
+        write_csv(bank, rows, seed, path)
+        for n in workers:
+            for fmt in formats:
+                out = tmp / f"report.{fmt}"
+                wall, cpu, rss = run_cli(path, fmt, n, out, [])
+                size = out.stat().st_size / 1e6
+                print(f"{rows:>9} {n:>7} {fmt:>6} {wall:>8.2f} {cpu:>8.2f} {rows / wall:>9.0f} "
+                      f"{rows / cpu:>10.0f} {rss:>6} MB {size:>7.1f} MB", flush=True)
+                out.unlink()
+
+
+def on_dask(bank: tuple[Problem, ...], rows: int, seed: int, tmp: Path) -> None:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        print("\nDask: not installed (pip install 'gradcheck[dask]'); skipped")
+        return
+    from gradcheck.dask_executor import grade_chunk, sources
+    from gradcheck.executor import Settings, Task
+
+    path = tmp / f"answers-{rows}.csv"
+    write_csv(bank, rows, seed, path)
+    subs = read_submissions(path)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=50) as cluster, Client(cluster) as client:
+        client.run(lambda: __import__("gradcheck.grading"))  # imports are start-up, not work
+        print(f"\nDask LocalCluster, 2 worker processes, {rows} rows:")
+        local_s = None
+        for label, scheduler in (("local pool, 2 workers", None), ("Dask", client)):
+            clear_cache()
+            start = time.perf_counter()
+            report = grade_batch(bank, subs, seed=seed, workers=2, scheduler=scheduler,
+                                 evidence="failing")
+            took = time.perf_counter() - start
+            local_s = took if scheduler is None else local_s
+            print(f"  {label:<22} {took:6.2f} s  {rows / took:8.0f} rows/s  "
+                  f"({Counter(r.verdict for r in report.results)['pass']} pass)")
+        problem = next(p for p in bank if p.id == "linear-regression")
+        found = (sources([problem])[problem.id],)
+        task = [Task(0, problem.id, "dloss_dw", "2x(wx-y)")]
+        client.gather(client.submit(grade_chunk, found, Settings(), task, pure=False))  # warm
+        trips = []
+        for _ in range(20):
+            start = time.perf_counter()
+            client.gather(client.submit(grade_chunk, found, Settings(), task, pure=False))
+            trips.append(time.perf_counter() - start)
+        print(f"  one chunk's round trip (one known answer, a forked grader on the worker): "
+              f"median {statistics.median(trips) * 1e3:.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="10000", help="comma-separated sizes (default 10000)")
+    parser.add_argument("--formats", default="text,json,csv,junit,html")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dask", action="store_true", help="also on a 2-worker LocalCluster")
+    parser.add_argument("--skip-direct", action="store_true",
+                        help="skip the in-process comparison and the repeat cost")
+    parser.add_argument("--distinct", type=int, default=0, metavar="N",
+                        help="also N distinct answers with each worker count (the speed-up)")
+    args = parser.parse_args()
+    bank = load_bank([ROOT / "problems"])
+    sizes = [int(n) for n in args.rows.split(",")]
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        if not args.skip_direct:
+            path = tmp / "answers.csv"
+            write_csv(bank, sizes[0], args.seed, path)
+            in_process(bank, path, args.seed)
+            repeat_cost(bank)
+        if args.distinct:
+            speedup(bank, args.distinct, [int(n) for n in args.workers.split(",")])
+        whole_process(bank, sizes, args.formats.split(","), [int(n) for n in args.workers.split(",")],
+                      args.seed, tmp)
+        if args.dask:
+            on_dask(bank, sizes[0], args.seed, tmp)
 
 
 if __name__ == "__main__":

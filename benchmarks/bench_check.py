@@ -34,7 +34,6 @@ from gradcheck.derivation import Target, derive  # noqa: E402
 from gradcheck.errors import BackendUnavailableError  # noqa: E402
 from gradcheck.loader import load_problem  # noqa: E402
 from gradcheck.problem import Problem  # noqa: E402
-from gradcheck.tape import build_tape  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_PROBLEM = (ROOT / "problems" / "seeds" / "exercise-4-3.toml", "dloss_dw")
@@ -116,8 +115,8 @@ def time_check(problem: Problem, target: Target, backend: Backend, n: int, repea
 
 def time_backend(target: Target, pts: np.ndarray, backend: Backend, repeats: int) -> float:
     """Median seconds of the backend's own work: evaluate the derivative tape, and autograd."""
-    tape = build_tape([target.function, target.first, target.derivative], target.symbols)
-    f_tape = build_tape([target.function], target.symbols)
+    tape = target.build(target.graph)
+    f_tape = target.build(target.graph[:1])
 
     def run() -> None:
         backend.evaluate(tape, pts)
@@ -158,7 +157,7 @@ def measure(built: list[Backend], sizes: list[int], repeats: int,
             runs = 1 if n >= 10**7 else repeats
             full += ratios(problem.id, n, {b.name: time_check(problem, target, b, n, runs)
                                            for b in built})
-            tape = build_tape([target.function, target.first, target.derivative], target.symbols)
+            tape = target.build(target.graph)
             pts = sample_points(problem, target, tape, n, seed=0).points
             share += ratios(problem.id, n, {b.name: time_backend(target, pts, b, runs)
                                             for b in built})

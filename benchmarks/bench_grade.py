@@ -1,5 +1,9 @@
 """Grade 10,000 generated answers over the seed bank; compare with a sympify + simplify baseline.
 
+Also: the decision rule before and after (issue 8) on the bank's answer tests and on the
+class: answers/s, distinct answers/s and the share of passes decided by proof. "Before" is
+grading.py as of ``--before`` (a git commit), loaded from git into this process.
+
 Rows are built from the bank's answer tests (right and wrong answers) plus variants a
 class would produce (a random constant added or multiplied in, so most texts are
 distinct) and invalid ones. Everything runs in this process on one core. The
@@ -7,17 +11,22 @@ baseline (``sympify`` the text, then ``simplify(answer - reference) == 0``) is t
 a sample and extrapolated: running it on all rows would take minutes.
 
     python benchmarks/bench_grade.py [--rows 10000] [--baseline-rows 200] [--seed 0]
+                                     [--before e5435a5]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import random
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import sympy
 
@@ -97,11 +106,65 @@ def run_baseline(sample: list[Row], cap: float) -> tuple[float, int]:
     return time.perf_counter() - start, capped
 
 
+def load_before(commit: str) -> Any:
+    """grading.py as it was at ``commit`` (the rule before issue 8), or None without git."""
+    try:
+        source = subprocess.run(["git", "show", f"{commit}:gradcheck/grading.py"], cwd=ROOT,
+                                capture_output=True, check=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    path = Path(tempfile.mkdtemp()) / "grading_before.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("grading_before", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["grading_before"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def rule_figures(name: str, module: Any, sample: list[Row]) -> str:
+    """answers/s, distinct answers/s and the share of passes proved, truths prepared first."""
+    module.clear_cache()
+    for p, q, _ in sample:  # truths are the problem's cost, not the answers' (issue 14.4)
+        module.grade(p, q.id, "0")
+    module.clear_answer_cache()
+    start = time.perf_counter()
+    results = [module.grade(p, q.id, a) for p, q, a in sample]
+    elapsed = time.perf_counter() - start
+    distinct = len({(p.id, q.id, a) for p, q, a in sample})
+    # Expression passes only: a value answer is one number, compared in high precision.
+    decided = [r.decision for r in results if r.verdict == "pass"
+               and getattr(r, "decision", None) is not None
+               and (r.decision.method == "proved" or r.decision.secret > 0)]
+    proved = sum(d.method == "proved" for d in decided)
+    verdicts = Counter(r.verdict for r in results)
+    share = f"{proved / len(decided):.0%} of {len(decided)}" if decided else "n/a"
+    return (f"  {name:6s} {elapsed:7.2f} s  {len(sample) / elapsed:8,.0f} answers/s  "
+            f"{distinct / elapsed:8,.0f} distinct/s  expression passes proved: {share}  "
+            f"{dict(sorted(verdicts.items()))}")
+
+
+def compare_rules(bank: tuple[Problem, ...], batch: list[Row], before_commit: str) -> None:
+    from gradcheck import grading
+
+    tests = [(p, q, t.answer) for p in bank for q in p.questions for t in q.tests]
+    before = load_before(before_commit)
+    for title, sample in ((f"bank answer tests ({len(tests)} answers)", tests),
+                          (f"class ({len(batch)} rows)", batch)):
+        print(f"decision rule, {title}, truths prepared first, one core:")
+        if before is not None:
+            print(rule_figures("before", before, sample))
+        print(rule_figures("after", grading, sample))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--baseline-rows", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--before", default="e5435a5",
+                        help="git commit of the decision rule to compare with (default e5435a5)")
     parser.add_argument("--cap", type=float, default=2.0,
                         help="seconds after which a baseline row is stopped (default 2)")
     args = parser.parse_args()
@@ -122,6 +185,7 @@ def main() -> None:
           f"{base_rate:,.1f} answers/s (extrapolated to {len(batch)} rows: "
           f"{len(batch) / base_rate:,.0f} s)")
     print(f"speed-up: {rate / base_rate:,.0f}x")
+    compare_rules(bank, batch, args.before)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ _LAZY = {
     "grade": "gradcheck.grading",
     "verify": "gradcheck.verification",
     "verify_backward": "gradcheck.backward",
+    "verify_layer": "gradcheck.arrays.layers",
+    "LayerReport": "gradcheck.arrays.layers",
     "BatchReport": "gradcheck.batch",
     "grade_batch": "gradcheck.batch",
     "Submission": "gradcheck.submissions",
@@ -62,6 +64,7 @@ __all__ = [
     "Finding",
     "GradcheckError",
     "GradeResult",
+    "LayerReport",
     "LintReport",
     "Problem",
     "ProblemError",
@@ -83,6 +86,7 @@ __all__ = [
     "read_submissions",
     "verify",
     "verify_backward",
+    "verify_layer",
 ]
 
 

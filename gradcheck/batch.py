@@ -1,53 +1,55 @@
 """Grade a class's submissions against a problem bank, never losing a row.
 
-Every answer is graded in a forked worker process that the batch kills when a row
-runs past its deadline (or replaces when it dies): SymPy and big-integer work can
-ignore signals, so only killing a process is a safe stop. Rows go to workers in
-chunks to keep the per-row cost low; the deadline is per row. Results come back in
-input order and do not depend on the number of workers.
+The batch reads rows as a stream, keeps at most ``WINDOW`` of them between reading and
+writing, and sends each distinct answer (problem, question, answer text) to an executor
+once: a repeat costs a dictionary look-up, not a trip to a worker. The executor grades
+somewhere (forked, killable workers here by default; a Dask cluster with
+``scheduler=``), with a deadline per answer. Results come back in input order, as a
+stream, and do not depend on the executor or the number of workers.
 """
 
 from __future__ import annotations
 
-import ctypes
 import difflib
 import importlib
-import multiprocessing
+import io
+import itertools
 import os
-import signal
-import sys
-import threading
-import time
-import traceback
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+import pickle
+import tempfile
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Connection, wait
-from typing import Any, NamedTuple, Protocol
+from typing import Any, overload
 
 from gradcheck.bounded import check_points, check_time_limit
-from gradcheck.errors import InternalError, UsageError
+from gradcheck.errors import UsageError
+from gradcheck.executor import (
+    EVIDENCE_POLICIES,
+    INTERNAL_ERROR,
+    EvidencePolicy,
+    Executor,
+    Grader,
+    InProcess,
+    Settings,
+    Task,
+    internal_error,
+    task_grader,
+)
 from gradcheck.gradebook import Column, columns
+from gradcheck.pool import LocalPool, can_fork, cpu_count
 from gradcheck.problem import Problem
 from gradcheck.submissions import Submission
-from gradcheck.verdict import Counts, GradeResult, VerdictName
+from gradcheck.verdict import VERDICTS, Counts, GradeResult, VerdictName
 
-__all__ = ["BatchReport", "BatchSettings", "Grader", "Progress", "grade_batch"]
+__all__ = ["INTERNAL_ERROR", "BatchReport", "BatchSettings", "Grader", "Progress",
+           "SpooledResults", "batch_report", "cpu_count", "grade_batch", "grade_stream",
+           "internal_error"]
 
 Progress = Callable[[int, int], None]
-KILL_GRACE = 0.5  # seconds a row may run past the time limit before its worker is killed
-MAX_CHUNK = 200
-FLUSH_SECONDS = 0.02  # a worker sends its results at least this often
-POLL_SECONDS = 0.05   # how often the parent looks at workers that are between rows
-PARENT_POLL_SECONDS = 0.2  # how often a worker checks that the batch that forked it still lives
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-class Grader(Protocol):
-    """The signature of ``gradcheck.grading.grade``."""
-
-    def __call__(self, problem: Problem, question_id: str, answer: str, *, seed: int = 0,
-                 points: int = 20, time_limit: float = 2.0) -> GradeResult: ...
+WINDOW = 4096  # rows read ahead of the first row not yet written: memory is flat in the rows
+KNOWN = 4 * WINDOW  # graded distinct answers kept for repeats (at least WINDOW: see _emit)
+POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,10 @@ class BatchSettings:
 
     points: int = 20
     time_limit: float = 2.0
+    evidence: EvidencePolicy = "all"
 
     def to_dict(self) -> dict[str, object]:
-        return {"points": self.points, "time_limit": self.time_limit}
+        return {"points": self.points, "time_limit": self.time_limit, "evidence": self.evidence}
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ class BatchReport:
 
     seed: int
     settings: BatchSettings
-    results: tuple[GradeResult, ...]
+    results: Sequence[GradeResult]
+    """A tuple, or ``SpooledResults`` (kept on disk) for a batch graded as a stream."""
     counts: Counts
     """Rows per verdict, a mapping: ``report.counts["pass"]``."""
     names: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -79,20 +83,16 @@ class BatchReport:
     @property
     def passed(self) -> bool:
         """True when every row passed (an empty batch passes)."""
-        return all(r.passed for r in self.results)
+        return self.counts["pass"] == len(self.results)
 
     def count(self, verdict: VerdictName) -> int:
         return self.counts[verdict]
 
 
-class _Job(NamedTuple):
-    position: int
-    submission: Submission
-
-
 def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, seed: int = 0,
                 points: int = 20, time_limit: float = 2.0, workers: int = 1,
-                progress: Progress | None = None, grader: Grader | None = None) -> BatchReport:
+                progress: Progress | None = None, grader: Grader | None = None,
+                evidence: EvidencePolicy = "all", scheduler: str | None = None) -> BatchReport:
     """Grade every submission; a bad row becomes an ``error``/``invalid`` result, never an exception.
 
     Args:
@@ -103,53 +103,64 @@ def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, s
         workers: grading processes (at least 1).
         progress: called as ``progress(done, total)`` after each row.
         grader: the grading function (default ``gradcheck.grading.grade``).
+        evidence: which results keep their evidence points: ``all`` (default), ``failing``
+            (a ``fail`` only) or ``none``.
+        scheduler: a Dask scheduler's address (``tcp://host:8786``) or ``distributed.Client``
+            to grade on a cluster (``workers`` is then unused; a custom ``grader`` must be a
+            module-level function the Dask workers can import).
 
     Raises:
-        UsageError: for workers < 1, points < 1 or a time limit that is not positive.
+        UsageError: for workers < 1, points < 1, a time limit that is not positive or an
+            unknown evidence policy.
+
+    ``grade_stream`` takes the same arguments and yields the results one by one instead.
     """
-    _check_options(workers, points, time_limit)
-    rows = tuple(_nameless(sub) for sub in submissions)
-    settings = BatchSettings(points=points, time_limit=float(time_limit))
-    by_id = {p.id: p for p in bank}
-    known = {p.id: frozenset(q.id for q in p.questions) for p in bank}
-    results: list[GradeResult | None] = [None] * len(rows)
-    done = 0
+    final = tuple(grade_stream(bank, submissions, seed=seed, points=points, time_limit=time_limit,
+                               workers=workers, progress=progress, grader=grader,
+                               evidence=evidence, scheduler=scheduler))
+    return batch_report(bank, final, seed=seed, points=points, time_limit=time_limit,
+                        evidence=evidence)
 
-    def record(index: int, result: GradeResult) -> None:
-        nonlocal done
-        sub = rows[index]
-        results[index] = replace(result, student=sub.student, row=sub.row, seed=seed)
-        done += 1
-        if progress is not None:
-            progress(done, len(rows))
 
-    jobs = []
-    for index, sub in enumerate(rows):
-        reason = _why_not_gradable(sub, by_id, known)
-        if reason is None:
-            jobs.append(_Job(index, sub))
-        else:
-            record(index, _result(sub, "error", reason))
-    if jobs:
-        grade_row = _row_grader(by_id, grader or _default_grader(), seed, settings)
-        deadline = settings.time_limit + KILL_GRACE
-        if _can_fork():
-            _warm(jobs, grade_row, deadline)
-            _run_pool(jobs, grade_row, workers, deadline, record)
-        else:
-            _run_in_process(jobs, grade_row, deadline, record)
-    final = tuple(r for r in results if r is not None)
-    counts = Counts.of(r.verdict for r in final)
+def batch_report(bank: Sequence[Problem], results: Sequence[GradeResult], *, seed: int = 0,
+                 points: int = 20, time_limit: float = 2.0, evidence: EvidencePolicy = "all",
+                 counts: Counts | None = None) -> BatchReport:
+    """The report of graded results (``counts`` when already known, else counted)."""
+    settings = BatchSettings(points=points, time_limit=float(time_limit), evidence=evidence)
+    if counts is None:
+        counts = Counts.of(r.verdict for r in results)
     names = tuple((p.id, tuple(p.names())) for p in bank)
-    return BatchReport(seed=seed, settings=settings, results=final, counts=counts, names=names,
+    return BatchReport(seed=seed, settings=settings, results=results, counts=counts, names=names,
                        questions=columns(bank))
 
 
-def _check_options(workers: int, points: int, time_limit: float) -> None:
+def grade_stream(bank: Sequence[Problem], submissions: Iterable[Submission], *, seed: int = 0,
+                 points: int = 20, time_limit: float = 2.0, workers: int = 1,
+                 progress: Progress | None = None, grader: Grader | None = None,
+                 evidence: EvidencePolicy = "all", scheduler: Any = None,
+                 total: int | None = None) -> Iterator[GradeResult]:
+    """Grade submissions as a stream: results in input order, as soon as each is known.
+
+    Same arguments as ``grade_batch``; ``total`` is the number of rows for ``progress``
+    (default ``len(submissions)`` when it has one, else 0: unknown). At most ``WINDOW`` rows
+    are held at a time, so memory does not grow with the number of rows.
+    """
+    _check_options(workers, points, time_limit, evidence)
+    settings = Settings(seed=seed, points=points, time_limit=float(time_limit), evidence=evidence)
+    if total is None:
+        total = len(submissions) if isinstance(submissions, Sized) else 0
+    executor = _executor(bank, grader, settings, workers, scheduler)
+    return _Stream(bank, executor, settings, progress, total).run(iter(submissions))
+
+
+def _check_options(workers: int, points: int, time_limit: float, evidence: str) -> None:
     if workers < 1:
         raise UsageError(f"workers must be at least 1, not {workers}")
     check_points(points)
     check_time_limit(time_limit)
+    if evidence not in EVIDENCE_POLICIES:
+        raise UsageError(f"unknown evidence policy {evidence!r}; use one of "
+                         + ", ".join(EVIDENCE_POLICIES))
 
 
 def _default_grader() -> Grader:
@@ -158,7 +169,19 @@ def _default_grader() -> Grader:
 
 
 def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    return can_fork()
+
+
+def _executor(bank: Sequence[Problem], grader: Grader | None, settings: Settings, workers: int,
+              scheduler: Any) -> Executor:
+    if scheduler is not None:
+        from gradcheck.dask_executor import DaskExecutor
+
+        return DaskExecutor(scheduler, bank, settings, grader)
+    grade_task = task_grader({p.id: p for p in bank}, grader or _default_grader(), settings)
+    if _can_fork():
+        return LocalPool(grade_task, settings, workers)
+    return InProcess(grade_task, settings)
 
 
 # ---- rows that cannot be graded -------------------------------------------------------
@@ -197,302 +220,233 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _timeout(sub: Submission, limit: float) -> GradeResult:
-    return _result(sub, "invalid", f"Grading this answer took longer than {limit:g} s, so it "
-                                   "was stopped; write it in a simpler form and submit it again.")
+# ---- the stream ----------------------------------------------------------------------
 
 
-def _crashed(sub: Submission, exitcode: int | None) -> GradeResult:
-    how = f"signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exit {exitcode}"
-    return _result(sub, "error", f"The grading process died on this answer ({how}); "
-                                 "please report it as a gradcheck bug.")
+class _Row:
+    """A row read and not yet written: its result, or the answer it waits for."""
+
+    __slots__ = ("answer", "result", "sub")
+
+    def __init__(self, sub: Submission, result: GradeResult | None,
+                 answer: tuple[str, str, str] | None = None) -> None:
+        self.sub = sub
+        self.result = result
+        self.answer = answer
 
 
-INTERNAL_ERROR = "internal-error"  # the diagnosis of an error row that a gradcheck bug caused
+class _Stream:
+    """Reads rows, drops repeats, feeds the executor, writes results in input order."""
 
+    def __init__(self, bank: Sequence[Problem], executor: Executor, settings: Settings,
+                 progress: Progress | None, total: int) -> None:
+        self.by_id = {p.id: p for p in bank}
+        self.questions = {p.id: frozenset(q.id for q in p.questions) for p in bank}
+        self.executor = executor
+        self.settings = settings
+        self.progress = progress
+        self.total = total
+        self.rows: deque[_Row] = deque()
+        self.known: OrderedDict[tuple[str, str, str], GradeResult] = OrderedDict()
+        self.waiting: dict[tuple[str, str, str], int] = {}  # answer -> key of its task
+        self.answers: dict[int, tuple[str, str, str]] = {}  # key -> answer
+        self.buffer: list[Task] = []
+        self.next_key = 0
+        self.exhausted = False
+        self.prepared = False
+        self.done = 0
 
-def internal_error(sub: Submission, exc: BaseException) -> GradeResult:
-    """The ``error`` row for an unexpected exception: names the problem and question, and
-    is marked with the diagnosis ``internal-error`` (exit status 5 for a single answer)."""
-    if os.environ.get("GRADCHECK_DEBUG", "").strip().lower() not in ("", "0", "false", "no"):
-        traceback.print_exception(exc, file=sys.stderr)
-    error = InternalError(f"grading problem {sub.problem!r}, question {sub.question!r}", exc)
-    return replace(_result(sub, "error", str(error)), diagnosis=INTERNAL_ERROR)
+    def run(self, submissions: Iterator[Submission]) -> Iterator[GradeResult]:
+        with self.executor:
+            while True:
+                self._read(submissions)
+                self._submit()
+                yield from self._emit()
+                if self.exhausted and not self.rows:
+                    return
+                if self.executor.pending():
+                    full = self.exhausted or len(self.rows) >= WINDOW or not self.executor.room()
+                    self._take(self.executor.collect(POLL_SECONDS if full else 0.0))
 
+    def _read(self, submissions: Iterator[Submission]) -> None:
+        want = self.executor.chunk_size * max(1, self.executor.room())
+        while not self.exhausted and len(self.rows) < WINDOW and len(self.buffer) < want:
+            sub = next(submissions, None)
+            if sub is None:
+                self.exhausted = True
+                return
+            known = self.questions.get(sub.problem)
+            if sub.broken is not None or known is None or sub.question not in known:
+                sub = _nameless(sub)  # the slow path: a row that cannot be graded
+                reason = _why_not_gradable(sub, self.by_id, self.questions)
+                if reason is not None:
+                    self.rows.append(_Row(sub, _result(sub, "error", reason)))
+                    continue
+            answer = (sub.problem, sub.question, sub.answer)
+            hit = self.known.get(answer)
+            if hit is not None:
+                self.rows.append(_Row(sub, hit))
+                continue
+            if answer not in self.waiting:
+                self._ask(answer)
+            self.rows.append(_Row(sub, None, answer))
 
-def _row_grader(by_id: dict[str, Problem], grader: Grader, seed: int,
-                settings: BatchSettings) -> Callable[[_Job], GradeResult]:
-    def grade_row(job: _Job) -> GradeResult:
-        sub = job.submission
-        try:
-            return grader(by_id[sub.problem], sub.question, sub.answer, seed=seed,
-                          points=settings.points, time_limit=settings.time_limit)
-        except Exception as exc:  # a grader bug must cost one row, not the batch
-            return internal_error(sub, exc)
-    return grade_row
+    def _ask(self, answer: tuple[str, str, str]) -> None:
+        self.waiting[answer] = self.next_key
+        self.answers[self.next_key] = answer
+        self.buffer.append(Task(self.next_key, *answer))
+        self.next_key += 1
 
-
-def _warm(jobs: list[_Job], grade_row: Callable[[_Job], GradeResult], deadline: float) -> None:
-    """Fill the grader's per-question caches before forking, so that every worker (and every
-    replacement of a killed one) starts warm and a row's time is spent on its answer alone.
-
-    Only the trusted answer "0" is graded here, never a student's text.
-    """
-    seen: set[tuple[str, str]] = set()
-    for job in jobs:
-        key = (job.submission.problem, job.submission.question)
-        if key not in seen:
-            seen.add(key)
-            probe = replace(job.submission, answer="0")
-            if _alarm_works():
-                _with_alarm(grade_row, _Job(job.position, probe), deadline)
-            else:
-                grade_row(_Job(job.position, probe))
-
-
-# ---- forked, killable workers ---------------------------------------------------------
-#
-# Each worker publishes the row it is grading and when it began in two shared doubles
-# (written start-last, read like a seqlock), so results can travel in batches while the
-# parent still knows, per row, which one is running and for how long.
-
-
-def _serve(conn: Connection, grade_row: Callable[[_Job], GradeResult], now: Any,
-           parent: int) -> None:
-    """Worker loop: grade each chunk, sending results in small batches."""
-    _orphan_proof(parent, keep=conn)
-    while True:
-        try:
-            chunk = conn.recv()
-        except (EOFError, OSError):
+    def _submit(self) -> None:
+        """Send the buffered tasks, spread over the idle workers, once there are enough of
+        them (or no more rows will come soon)."""
+        if not self.buffer:
             return
-        if chunk is None:
+        room = self.executor.room()
+        size = self.executor.chunk_size
+        stalled = self.exhausted or len(self.rows) >= WINDOW
+        if not (room or stalled) or (len(self.buffer) < size * max(room, 1) and not stalled):
             return
-        done: list[tuple[int, GradeResult]] = []
-        sent = time.monotonic()
-        for job in chunk:
-            now[1] = 0.0
-            now[0] = job.position
-            now[1] = time.monotonic()
-            done.append((job.position, grade_row(job)))
-            if time.monotonic() - sent > FLUSH_SECONDS:
-                _send(conn, done)
-                done, sent = [], time.monotonic()
-        now[1] = 0.0
-        _send(conn, done)
+        if not self.prepared:  # the questions' truths, once, before any worker starts
+            prepare = getattr(self.executor, "prepare", None)
+            if prepare is not None:
+                prepare(sorted({(t.problem, t.question) for t in self.buffer}))
+            self.prepared = True
+        pieces = max(1, room)
+        step = min(size, -(-len(self.buffer) // pieces))
+        for i in range(0, len(self.buffer), step):
+            self.executor.submit(self.buffer[i:i + step])
+        self.buffer = []
+
+    def _take(self, finished: list[tuple[int, GradeResult]]) -> None:
+        for key, result in finished:
+            answer = self.answers.pop(key)
+            del self.waiting[answer]
+            self.known[answer] = result
+            if len(self.known) > KNOWN:  # never one a waiting row needs: see _emit
+                self.known.popitem(last=False)
+
+    def _emit(self) -> Iterator[GradeResult]:
+        """Results of the rows at the front whose answers are graded.
+
+        A row waits for at most WINDOW answers, and KNOWN >= WINDOW, so its answer is still
+        known when it reaches the front; were it not, it is asked for again.
+        """
+        seed = self.settings.seed
+        while self.rows:
+            row = self.rows[0]
+            result = row.result
+            if result is None:
+                assert row.answer is not None
+                result = self.known.get(row.answer)
+                if result is None:
+                    if row.answer not in self.waiting:
+                        self._ask(row.answer)
+                    return
+            self.rows.popleft()
+            sub = row.sub
+            self.done += 1
+            yield _stamped(result, sub.student, sub.row, seed)
+            if self.progress is not None:
+                self.progress(self.done, self.total)
 
 
-def _send(conn: Connection, done: list[tuple[int, GradeResult]]) -> None:
-    try:
-        conn.send(done)
-    except OSError:  # the parent is gone: nobody wants these results
-        os._exit(0)
+def _stamped(result: GradeResult, student: str | None, row: int | None, seed: int) -> GradeResult:
+    """The result as this row's: ``replace(result, student=, row=, seed=)``, in a microsecond
+    (a repeated answer costs this copy, not ``replace``'s five)."""
+    fields = getattr(result, "__dict__", None)
+    if fields is None or type(result) is not GradeResult:
+        return replace(result, student=student, row=row, seed=seed)
+    copy = object.__new__(GradeResult)
+    copy.__dict__.update(fields, student=student, row=row, seed=seed)
+    return copy
 
 
-# Pipe ends the parent holds. A forked worker inherits them all: while it holds the
-# parent's end of its own pipe, its recv() never sees end-of-file, so a worker whose
-# parent was killed would wait on the pipe for ever. Each worker closes them first.
-_PARENT_ENDS: set[Connection] = set()
+# ---- results kept on disk --------------------------------------------------------------
 
 
-def _orphan_proof(parent: int, keep: Connection) -> None:
-    """Make this worker exit when the batch that forked it dies, however it dies.
+class SpooledResults(Sequence[GradeResult]):
+    """Results in a temporary file, read back at each iteration: a report of a million rows
+    for the renderers without a million objects in memory. Iterations are independent
+    (each reads with its own offset), so a renderer may make several passes.
 
-    Three independent ways: no inherited pipe ends (so reading the pipe ends at
-    end-of-file), PR_SET_PDEATHSIG on Linux (the kernel kills us with the parent),
-    and a thread that polls the parent's pid (other systems, and the moment before
-    prctl took effect).
+    Rows are pickled in groups of ``GROUP``: a repeated answer's result shares its parts
+    with the first one in its group, which keeps the file small and reading fast.
     """
-    for end in list(_PARENT_ENDS):
-        if end is not keep:
-            end.close()
-    _PARENT_ENDS.clear()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    for name in ("SIGTERM", "SIGHUP"):  # not the parent's handlers: just die
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(0)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
+    GROUP = 256
 
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(PARENT_POLL_SECONDS)
-    os._exit(0)
+    def __init__(self, results: Iterable[GradeResult]) -> None:
+        self._file = tempfile.TemporaryFile(buffering=1 << 20)
+        tally = dict.fromkeys(VERDICTS, 0)
+        count = 0
+        group: list[GradeResult] = []
+        for result in results:
+            group.append(result)
+            tally[result.verdict] += 1
+            count += 1
+            if len(group) == self.GROUP:
+                pickle.dump(group, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+                group = []
+        if group:
+            pickle.dump(group, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._file.flush()
+        self._len = count
+        self.counts = Counts(tally)
 
+    def __len__(self) -> int:
+        return self._len
 
-class _Worker:
-    """One forked grading process, the rows sent to it and not yet answered."""
+    def __iter__(self) -> Iterator[GradeResult]:
+        reader = io.BufferedReader(_PositionalReader(self._file), buffer_size=1 << 20)
+        left = self._len
+        while left > 0:
+            group = pickle.load(reader)
+            left -= len(group)
+            yield from group
 
-    def __init__(self, ctx: Any, grade_row: Callable[[_Job], GradeResult]) -> None:
-        self.conn, child = ctx.Pipe()
-        self.now = ctx.RawArray("d", 2)  # [position of the row being graded, its start]
-        _PARENT_ENDS.update((self.conn, child))
-        self.process = ctx.Process(target=_serve, args=(child, grade_row, self.now, os.getpid()),
-                                   daemon=True)
-        try:
-            self.process.start()
-        finally:
-            _PARENT_ENDS.discard(child)
-            child.close()
-        self.jobs: deque[_Job] = deque()
+    @overload
+    def __getitem__(self, index: int) -> GradeResult: ...
 
-    def give(self, chunk: list[_Job]) -> None:
-        """Send a chunk; a worker that died meanwhile is found by ``_attend`` (its pipe is shut)."""
-        self.jobs.extend(chunk)
-        try:
-            self.conn.send(chunk)
-        except OSError:
-            pass
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[GradeResult]: ...
 
-    def running(self) -> tuple[int, float] | None:
-        """(position, start) of the row being graded, or None between rows."""
-        start = self.now[1]
-        position = int(self.now[0])
-        if start == 0.0 or self.now[1] != start:
-            return None
-        return position, start
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.join()
-        self.close()
+    def __getitem__(self, index: int | slice) -> GradeResult | Sequence[GradeResult]:
+        """By position (a linear scan: renderers iterate, they do not index)."""
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        if index < 0:
+            index += self._len
+        if not 0 <= index < self._len:
+            raise IndexError(index)
+        return next(itertools.islice(self, index, None))
 
     def close(self) -> None:
-        _PARENT_ENDS.discard(self.conn)
-        self.conn.close()
+        self._file.close()
 
-    def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except OSError:
-            pass
-        self.process.join(timeout=1.0)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
+    def __enter__(self) -> SpooledResults:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _chunk_size(jobs: int, workers: int) -> int:
-    return max(1, min(MAX_CHUNK, -(-jobs // (workers * 4))))
+class _PositionalReader(io.RawIOBase):
+    """Reads a file from offset 0 with a position of its own (os.pread where it exists)."""
 
+    def __init__(self, file: Any) -> None:
+        self.file = file
+        self.offset = 0
 
-def _run_pool(jobs: list[_Job], grade_row: Callable[[_Job], GradeResult], workers: int,
-              deadline: float, record: Callable[[int, GradeResult], None]) -> None:
-    size = _chunk_size(len(jobs), workers)
-    queue = deque(jobs[i:i + size] for i in range(0, len(jobs), size))
-    ctx = multiprocessing.get_context("fork")
-    pool: list[_Worker] = []
-    finished = False
-    try:
-        pool.extend(_Worker(ctx, grade_row) for _ in range(min(workers, len(queue))))
-        while queue or any(w.jobs for w in pool):
-            for w in pool:
-                if not w.jobs and queue:
-                    w.give(queue.popleft())
-            busy = [w for w in pool if w.jobs]
-            wait([w.conn for w in busy], timeout=_next_check(busy, deadline))
-            for i, w in enumerate(pool):
-                if w.jobs:
-                    pool[i] = _attend(w, ctx, grade_row, queue, deadline, record)
-        finished = True
-    finally:  # interrupted (Ctrl-C, SIGTERM, SIGHUP): kill at once, but reap every worker
-        for w in pool:
-            if finished:
-                w.stop()
-            else:
-                w.kill()
+    def readable(self) -> bool:
+        return True
 
-
-def _next_check(busy: list[_Worker], deadline: float) -> float:
-    """Seconds until the earliest deadline of a running row (or a short poll)."""
-    starts = [r[1] for r in (w.running() for w in busy) if r is not None]
-    due = min(starts) + deadline - time.monotonic() if starts else POLL_SECONDS
-    return max(0.0, min(due, POLL_SECONDS * 10))
-
-
-def _attend(w: _Worker, ctx: Any, grade_row: Callable[[_Job], GradeResult],
-            queue: deque[list[_Job]], deadline: float,
-            record: Callable[[int, GradeResult], None]) -> _Worker:
-    """Take a worker's results; replace it when it died or its row is overdue."""
-    died = not _collect(w, record)
-    running = w.running()
-    overdue = running is not None and time.monotonic() - running[1] > deadline
-    if not (died or overdue):
-        return w
-    w.kill()
-    culprit = running[0] if running is not None else w.jobs[0].position
-    for job in w.jobs:
-        if job.position == culprit:
-            record(job.position, _crashed(job.submission, w.process.exitcode) if died
-                   else _timeout(job.submission, deadline - KILL_GRACE))
-    rest = [job for job in w.jobs if job.position != culprit]
-    if rest:  # rows graded but not yet sent are graded again: same inputs, same result
-        queue.appendleft(rest)
-    return _Worker(ctx, grade_row)
-
-
-def _collect(w: _Worker, record: Callable[[int, GradeResult], None]) -> bool:
-    """Read every batch of results waiting from a worker; False when the worker has died."""
-    try:
-        while w.jobs and w.conn.poll():
-            for position, result in w.conn.recv():
-                w.jobs.popleft()
-                record(position, result)
-    except (EOFError, OSError):
-        return False
-    return True
-
-
-# ---- in process, where fork is not available -------------------------------------------
-
-
-class _Overtime(BaseException):
-    """Raised by the alarm; a BaseException so the grader's ``except Exception`` lets it out."""
-
-
-def _run_in_process(jobs: list[_Job], grade_row: Callable[[_Job], GradeResult],
-                    deadline: float, record: Callable[[int, GradeResult], None]) -> None:
-    """Grade in this process; an alarm stops a slow row (main thread, Unix only)."""
-    guard = _alarm_works()
-    for job in jobs:
-        if not guard:
-            record(job.position, grade_row(job))
-            continue
-        record(job.position, _with_alarm(grade_row, job, deadline))
-
-
-def _alarm_works() -> bool:
-    return threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-
-
-def _with_alarm(grade_row: Callable[[_Job], GradeResult], job: _Job, deadline: float) -> GradeResult:
-    def ring(signum: int, frame: object) -> None:
-        raise _Overtime
-
-    previous = signal.signal(signal.SIGALRM, ring)
-    try:
-        signal.setitimer(signal.ITIMER_REAL, deadline)
-        try:
-            return grade_row(job)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _Overtime:
-        return _timeout(job.submission, deadline - KILL_GRACE)
-    finally:
-        signal.signal(signal.SIGALRM, previous)
-
-
-def cpu_count() -> int:
-    """CPUs this process may use (for ``--workers 0``)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
+    def readinto(self, buffer: Any) -> int:
+        if hasattr(os, "pread"):
+            data = os.pread(self.file.fileno(), len(buffer), self.offset)
+        else:
+            self.file.seek(self.offset)
+            data = self.file.read(len(buffer))
+        buffer[:len(data)] = data
+        self.offset += len(data)
+        return len(data)

@@ -15,69 +15,137 @@ from typing import Any
 import numpy as np
 import sympy
 
-from gradcheck import diagnosis
+from gradcheck import diagnosis, graph_mistakes
 from gradcheck.checks import complete
-from gradcheck.derivation import expand, local_gradients
-from gradcheck.points import draw, rng_for
+from gradcheck.deadline import Timeout, deadline, paused
+from gradcheck.derivation import adjoint_program, local_gradients, needed, reached_inputs
+from gradcheck.errors import UnsupportedFunctionError
+from gradcheck.points import draw, number, rng_for
 from gradcheck.problem import Problem, Question, sym
 from gradcheck.tape import build_tape
 from gradcheck.truth import BACKEND, Reference
 
-__all__ = ["alternatives", "case"]
+__all__ = ["alternatives", "case", "warm"]
+
+ALTERNATIVES_BUDGET = 30.0  # seconds to build one question's alternatives (once)
 
 
 
 def case(ref: Reference, extras: list[Any], values: np.ndarray,
-          full: sympy.Expr) -> diagnosis.Case:
-    if not extras:
-        extras.append(alternatives(ref))
-    forward, stages, derivatives, missing = extras[0]
+         full: sympy.Expr, text: str = "") -> diagnosis.Case:
+    warm(ref, extras)
+    forward, stages, derivatives, missing, graph, plugged = extras[0]
     single = ref.question.kind == "value"
+    # Near zero, values are compared relative to the size of the truth over the domain (as
+    # the decision does), not to a fixed floor that would make every tiny value alike.
+    scale = ref.scale if ref.scale > 0 else 1.0
+    atol = ref.tolerance.rtol * 1e-3 * (abs(float(ref.truth[0])) if single else scale)
     return diagnosis.Case(
         label=ref.question.label, of=ref.question.of, truth=ref.truth, answer=values,
-        rtol=ref.tolerance.rtol, atol=ref.tolerance.atol, single_point=single, forward=forward,
+        rtol=ref.tolerance.rtol, atol=atol or 1e-300, single_point=single, forward=forward,
         stages=stages, derivatives=derivatives, missing=missing,
-        varied=() if single else _varied(ref, full), square=ref.square)
+        varied=() if single else _varied(ref, full), square=ref.square, graph=graph,
+        plugged=plugged, text=text, given_used=ref.given_used,
+        formula=bool(full.free_symbols))
+
+
+def warm(ref: Reference, extras: list[Any]) -> None:
+    """Build the question's alternatives into ``extras`` once, on their own budget (the
+    running answer's timer is paused): they belong to the question, not to an answer."""
+    if extras:
+        return
+    with paused():
+        try:
+            with deadline(ALTERNATIVES_BUDGET):
+                extras.append(alternatives(ref))
+        except Timeout:
+            extras.append((None, (), (), (), (), ()))
 
 
 def alternatives(ref: Reference) -> tuple[Any, ...]:
     """Values of the forward pass, other derivatives and partial chain products (cached)."""
     problem, question = ref.problem, ref.question
-    of_full = expand(problem, question.of_expr)
+    program, adjoints = ((), {}) if question.order != 1 else adjoint_program(
+        problem, question.of_expr)
     named: list[tuple[str, str, sympy.Expr]] = []
-    groups = [_stage_values(problem, question), _derivatives(problem, question),
+    groups = [_stage_values(problem, question), _derivatives(problem, question, adjoints),
               _missing_factors(problem, question)]
     sizes = [len(g) for g in groups]
-    for group in groups:
-        named.extend(group)
-    exprs = [of_full, *(expand(problem, e) for _, _, e in named)]
-    values = BACKEND.evaluate(build_tape(exprs, ref.target.symbols), ref.points)
-    cands = [diagnosis.Candidate(n, lab, values[i + 1], constant=not e.free_symbols)
+    # Compiled over the stage graph (stages and adjoints as bindings), never expanded: the
+    # expanded forms grow exponentially with the depth of the graph.
+    forward = program or tuple((sym(s.name), s.expr) for s in problem.stages)
+    for i, group in enumerate(groups):
+        # An alternative gradcheck cannot compile (an unevaluated derivative) is left out.
+        usable = [g for g in group if _compiles(g[2], ref, forward)]
+        sizes[i] = len(usable)
+        named.extend(usable)
+    exprs = [question.of_expr, *(e for _, _, e in named)]
+    values = BACKEND.evaluate(build_tape(exprs, ref.target.symbols, needed(forward, exprs)),
+                              ref.points)
+    cands = [diagnosis.Candidate(n, lab, values[i + 1],
+                                 constant=not reached_inputs(forward, [e]))
              for i, (n, lab, e) in enumerate(named)]
     out, start = [], 0
     for size in sizes:
         out.append(tuple(cands[start:start + size]))
         start += size
-    return (values[0], *out)
+    return (values[0], *out, _graph(ref), _plugged(ref))
+
+
+def _graph(ref: Reference) -> tuple[diagnosis.Candidate, ...]:
+    """The graph mistakes' formulas (gradcheck.graph_mistakes) evaluated at the points."""
+    if not ref.target.expandable:
+        # graph_mistakes works on expanded formulas: exponential in a deep graph's depth.
+        return ()
+    alts = graph_mistakes.alternatives(ref.problem, ref.question)
+    if not alts:
+        return ()
+    # Stages read through the question's program (a cut stage stays an input): no expansion.
+    exprs = [a.expr for a in alts]
+    try:
+        values = BACKEND.evaluate(ref.target.build(exprs), ref.points)
+    except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError):
+        return ()
+    return tuple(diagnosis.Candidate(a.where, a.where, values[i], kind=a.kind, text=a.text,
+                                     stage=a.stage, weak=a.weak) for i, a in enumerate(alts))
+
+
+def _plugged(ref: Reference) -> tuple[diagnosis.Candidate, ...]:
+    """The truth with one symbol fixed at its given value (a formula question only)."""
+    given = ref.problem.given_point
+    if (ref.question.kind == "value" or not given or not ref.given_used
+            or ref.truth_full is None):  # None: too large a closed form (a deep graph)
+        return ()
+    named = [(n, v) for n, v in given.items() if sym(n) in ref.truth_full.free_symbols]
+    if len(named) < 2:
+        return ()
+    exprs = [ref.truth_full.xreplace({sym(n): sympy.nsimplify(v)}) for n, v in named]
+    values = BACKEND.evaluate(build_tape(exprs, ref.target.symbols), ref.points)
+    return tuple(diagnosis.Candidate(n, f"{n} = {number(v)}", values[i])
+                 for i, (n, v) in enumerate(named))
+
+
+def _compiles(expr: sympy.Expr, ref: Reference, forward: Any) -> bool:
+    try:
+        build_tape([expr], ref.target.symbols, needed(forward, [expr]))
+    except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError):
+        return False
+    return True
 
 
 def _stage_values(problem: Problem, question: Question) -> list[tuple[str, str, sympy.Expr]]:
     return [(s.name, s.name, sym(s.name)) for s in problem.stages if s.name != question.of]
 
 
-def _derivatives(problem: Problem, question: Question) -> list[tuple[str, str, sympy.Expr]]:
-    """d of / d v for every other symbol and stage v (first-order questions only)."""
+def _derivatives(problem: Problem, question: Question,
+                 adjoints: dict[str, sympy.Expr]) -> list[tuple[str, str, sympy.Expr]]:
+    """d of / d v for every other symbol and stage v (first-order questions only): the
+    adjoints of one reverse pass over the whole graph (``adjoint_program``)."""
     if question.order != 1:
         return []
-    found = []
-    for name in (*problem.symbol_names, *problem.stage_names):
-        if name in (question.wrt[0], question.of):
-            continue
-        function = expand(problem, question.of_expr, keep=[name])
-        derivative = sympy.diff(function, sym(name))
-        if derivative != 0:
-            found.append((name, f"d {question.of} / d {name}", derivative))
-    return found
+    return [(name, f"d {question.of} / d {name}", adjoints[name])
+            for name in (*problem.symbol_names, *problem.stage_names)
+            if name not in (question.wrt[0], question.of) and name in adjoints]
 
 
 MAX_UNITS = 8  # more factors on a path than this: whole edges only (2^8 subsets at most)
@@ -107,9 +175,16 @@ def _missing_factors(problem: Problem, question: Question) -> list[tuple[str, st
             units.extend((i, text, expr) for text, expr in parts)
         if len(units) > MAX_UNITS:
             units = [(i, f"d {a} / d {b}", g) for i, (a, b, g) in enumerate(edges)]
-        for k in range(1, len(units)):
+        # When an edge's local gradient is 1 (d v / d a for v = a + u), the answer may be
+        # that 1 alone: every other local gradient is then the missing product.
+        top = len(units) + (len(edges) < len(path))
+        # A long path: only one factor missing (2^60 subsets would never end).
+        sizes = range(1, top) if len(units) <= MAX_UNITS else (len(units) - 1,)
+        for k in sizes:
             for subset in combinations(units, k):
                 product = sympy.Mul(*(u[2] for u in subset))
+                if product in found:
+                    continue
                 text = " * ".join(_unit_labels(subset, units, edges))
                 found.setdefault(product, (edges[subset[0][0]][1],
                                            f"{text} = {sympy.sstr(product)}", product))
@@ -137,9 +212,10 @@ def _split_edge(expr: sympy.Expr | None, stage: str,
     if expr is None:
         return []
     var = sym(name)
-    inner = sympy.Dummy("u")
-    subs = sorted((e for e in sympy.preorder_traversal(expr)
-                   if e != expr and not e.is_Atom and e.has(var)), key=sympy.count_ops)
+    inner = sympy.Dummy("u", real=True)  # real, as the symbols are: d|u|/du is sign(u)
+    # Expressions only: a Piecewise condition (x < 1) is no factor of a chain rule.
+    subs = sorted((e for e in sympy.preorder_traversal(expr) if isinstance(e, sympy.Expr)
+                   and e != expr and not e.is_Atom and e.has(var)), key=sympy.count_ops)
     for sub in subs:
         arg = sub.as_coeff_Mul()[1]
         if arg.is_Atom or arg == expr:
@@ -169,13 +245,22 @@ def _paths(problem: Problem, question: Question,
         edges[start] = [(start, s.name, sympy.diff(question.of_expr, s))
                         for s in sorted(question.of_expr.free_symbols, key=str) if s.name != start]
     paths: list[list[tuple[str, str, sympy.Expr]]] = []
+    # Only nodes that depend on wrt lead to it; and a path of more than MAX_UNITS edges
+    # (deep in an unrolled RNN or a training trace) would give 2^edges products: such
+    # paths are not followed, so the walk and the products stay bounded at any depth.
+    reach = {question.wrt[0]}
+    for stage in problem.stages:
+        if any(s.name in reach for s in stage.expr.free_symbols):
+            reach.add(stage.name)
 
     def walk(node: str, trail: list[tuple[str, str, sympy.Expr]]) -> None:
         if node == question.wrt[0]:
             paths.append(trail)
             return
+        if len(trail) >= MAX_UNITS:
+            return
         for edge in edges.get(node, []):
-            if len(paths) < limit:
+            if len(paths) < limit and edge[1] in reach:
                 walk(edge[1], [*trail, edge])
 
     walk(start, [])

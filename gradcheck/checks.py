@@ -14,15 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradcheck import finite_diff
+from gradcheck import finite_diff, precise
 from gradcheck.backends import Backend, get_backend, resolve_backends
 from gradcheck.backends.numpy_backend import NumpyBackend
-from gradcheck.derivation import Target, derive, expand
+from gradcheck.derivation import Target, derive
 from gradcheck.errors import ProblemError, working_on
-from gradcheck.parsing import parse_expression, parse_number
+from gradcheck.parsing import TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.points import SetAside, draw, format_point, given, label, rng_for
 from gradcheck.problem import Problem
-from gradcheck.tape import Tape, build_tape
+from gradcheck.tape import Tape
 from gradcheck.tolerances import Tolerance, tolerance_for
 
 DEFAULT_POINTS = 20
@@ -128,6 +128,9 @@ def check(problems: Sequence[Problem], *, backends: Sequence[str] = ("numpy",),
 def check_problem(problem: Problem, backends: Sequence[Backend], *, points: int = DEFAULT_POINTS,
                   seed: int = DEFAULT_SEED) -> list[QuestionResult]:
     """Check one problem's questions; results in question order, then backend order."""
+    if problem.arrays is not None:  # vectors and matrices: derived entry by entry
+        from gradcheck.arrays.checking import check_problem as check_arrays
+        return check_arrays(problem, backends, points=points, seed=seed)
     with working_on(f"deriving problem {problem.id!r}"):
         derivation = derive(problem)
     results = []
@@ -148,7 +151,7 @@ def check_target(problem: Problem, target: Target, backends: Sequence[Backend], 
                  points: int, seed: int) -> list[QuestionResult]:
     """Check one question on each backend, all at the same points."""
     reference = NumpyBackend()
-    tape = target_tape(problem, target, [target.function, target.first, target.derivative])
+    tape = target_tape(problem, target, target.graph)
     sample = sample_points(problem, target, tape, points, seed)
     pts = sample.points
     fds = finite_differences(problem, target, pts)
@@ -182,19 +185,18 @@ def check_target(problem: Problem, target: Target, backends: Sequence[Backend], 
 
 
 def target_tape(problem: Problem, target: Target, exprs: Sequence[object]) -> Tape:
+    """Compile expressions over the question's variables and its program's symbols."""
     try:
-        return build_tape(exprs, target.symbols)
+        return target.build(exprs)  # type: ignore[arg-type]
     except ValueError as exc:
         raise ProblemError(problem.path, f"questions.{target.question.id}", str(exc)) from exc
 
 
 def complete(target: Target, problem: Problem, symbol_points: np.ndarray) -> np.ndarray:
     """Add the forward value of each cut stage to points over the symbols."""
-    if not target.cut:
+    if not target.cut_names:
         return symbol_points
-    symbols = target.symbols[: len(problem.symbols)]
-    cut_tape = build_tape([expr for _, expr in target.cut], symbols)
-    extra = NumpyBackend().evaluate(cut_tape, symbol_points)
+    extra = NumpyBackend().evaluate(target.build_cut(), symbol_points)
     return np.column_stack([symbol_points, *extra])
 
 
@@ -222,7 +224,10 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
     pts, has_given = candidates(problem, target, n, rng_for(seed, problem.id, target.question.id))
     values = NumpyBackend().evaluate(tape, pts)
     defined = np.all(np.isfinite(values), axis=0)
-    kink = _kinks(problem, target, pts, defined)
+    # Where float64 overflows (exp(800)) high precision says whether the point is really
+    # undefined: an overflow is set aside as such, never counted against the domains.
+    overflow = _defined_in_high_precision(target, pts, ~defined)
+    kink = kinks(problem, target, pts, defined)
     where = f"questions.{target.question.id}"
     if has_given and not defined[0]:
         raise ProblemError(problem.path, where,
@@ -233,7 +238,7 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
                            f"{target.question.label} is asked at a point where it is not "
                            f"differentiable ({format_point(label(target.variables, pts[0]))})",
                            "move the symbols' values off the kink, or ask for a formula")
-    random_defined = defined[int(has_given):]
+    random_defined = (defined | overflow)[int(has_given):]
     if np.mean(~random_defined) > MAX_UNDEFINED:
         undefined = pts[int(has_given):][~random_defined]
         bad = undefined[0]
@@ -243,7 +248,8 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
             f"points in the domains (e.g. {format_point(label(target.variables, bad))})",
             "choose domains where the function and its derivative are defined")
     usable = defined & ~kink
-    set_aside = [SetAside(label(target.variables, row), "undefined" if not ok else
+    set_aside = [SetAside(label(target.variables, row), ("float64 overflow" if overflow[i]
+                                                          else "undefined") if not ok else
                           "non-differentiable", given=bool(has_given and i == 0))
                  for i, (row, ok) in enumerate(zip(pts, defined, strict=True)) if not usable[i]]
     keep = np.flatnonzero(usable)
@@ -256,9 +262,25 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
     return _Sample(points=pts[chosen], given_used=given_used, set_aside=relevant)
 
 
-def _kinks(problem: Problem, target: Target, pts: np.ndarray, defined: np.ndarray) -> np.ndarray:
+def _defined_in_high_precision(target: Target, pts: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Mask of the points in ``which`` where the function and its derivatives are finite
+    real numbers in high precision (float64 said they are not)."""
+    found = np.zeros(len(pts), dtype=bool)
+    if not which.any():
+        return found
+    exprs = [precise.exact(e) for e in target.graph]
+    program = tuple((s, precise.exact(e)) for s, e in target.program)
+    for i in np.flatnonzero(which):
+        point = precise.exact_point(target.symbols, pts[i])
+        found[i] = all(precise.evaluate(e, point, program) is not None for e in exprs)
+    return found
+
+
+def kinks(problem: Problem, target: Target, pts: np.ndarray, defined: np.ndarray) -> np.ndarray:
+    """Mask of the defined points where one-sided differences of the function disagree."""
     kink = np.zeros(len(pts), dtype=bool)
-    exprs = [target.function] if len(target.wrt_index) == 1 else [target.function, target.first]
+    function, first, _ = target.graph
+    exprs = [function] if len(target.wrt_index) == 1 else [function, first]
     for expr, var in zip(exprs, target.wrt_index, strict=False):
         tape = target_tape(problem, target, [expr])
         if tape.analytic:
@@ -277,11 +299,11 @@ def finite_differences(problem: Problem, target: Target,
                         pts: np.ndarray) -> list[tuple[str, int, finite_diff.Derivative]]:
     """(what, output row, estimate): the derivative asked, and for order 2 also the first."""
     first_var = target.wrt_index[0]
-    f_tape = target_tape(problem, target, [target.function])
+    f_tape = target_tape(problem, target, target.graph[:1])
     first = _fd(f_tape, pts, first_var)
     if len(target.wrt_index) == 1:
         return [("symbolic vs finite differences", 2, first)]
-    d_tape = target_tape(problem, target, [target.first])
+    d_tape = target_tape(problem, target, target.graph[1:2])
     second = _fd(d_tape, pts, target.wrt_index[1])
     return [("first derivative vs finite differences", 1, first),
             ("symbolic vs finite differences of the first derivative", 2, second)]
@@ -314,6 +336,7 @@ def _fd(tape: Tape, pts: np.ndarray, var: int) -> finite_diff.Derivative:
     if not swap.any():
         return finite_diff.Derivative(values=wide.values, error=capped, steps=wide.steps,
                                       method=wide.method)
+    near = _shrinking_central(f, pts, var, near)
     values, steps, error = wide.values.copy(), wide.steps.copy(), capped
     values[swap], steps[swap], error[swap] = near.values[swap], near.steps[swap], near.error[swap]
     return finite_diff.Derivative(
@@ -322,9 +345,42 @@ def _fd(tape: Tape, pts: np.ndarray, var: int) -> finite_diff.Derivative:
                "where its stencil crosses a kink or a domain edge")
 
 
+FINE_STEPS = (1e-7, 1e-8, 1e-9, 1e-10)  # relative steps tried after KINK_STEP
+
+
+def _shrinking_central(f: finite_diff.Fn, pts: np.ndarray, var: int,
+                       first: finite_diff.Derivative) -> finite_diff.Derivative:
+    """Central differences whose stencil keeps off a kink the point is very close to.
+
+    Within a step of a kink whose slope is continuous (relu(x)**2, x*Abs(x) at 0), the
+    one-sided test sees no kink, yet a central difference that straddles it is off by
+    O(h). Steps shrink by 10 until two successive estimates agree; the larger of the two
+    is kept (less rounding), its error widened by their gap. Where none agree (the point
+    is on such a kink: x*Abs(x) at 0 gives h for every h), the error is taken as linear in
+    h and the last two estimates are extrapolated to h = 0.
+    """
+    ests = [first, *(finite_diff.central(f, pts, var, rel_step=s) for s in FINE_STEPS)]
+    values, error, steps = first.values.copy(), first.error.copy(), first.steps.copy()
+    settled = np.zeros(len(pts), dtype=bool)
+    for a, b in zip(ests, ests[1:], strict=False):
+        with np.errstate(all="ignore"):
+            gap = np.abs(a.values - b.values)
+            ok = ~settled & (gap <= np.maximum(STENCIL_AGREE * np.abs(a.values),
+                                               10 * (a.error + b.error)))
+        values[ok], error[ok], steps[ok] = a.values[ok], (gap + a.error)[ok], a.steps[ok]
+        settled |= ok
+    a, b = ests[-2], ests[-1]
+    with np.errstate(all="ignore"):
+        linear = b.values - (a.values - b.values) / 9
+        gap = np.abs(a.values - b.values) / 9 + b.error
+    last = ~settled
+    values[last], error[last], steps[last] = linear[last], gap[last], b.steps[last]
+    return finite_diff.Derivative(values=values, error=error, steps=steps, method=first.method)
+
+
 def _autograd(problem: Problem, target: Target, backend: Backend, pts: np.ndarray,
               symbolic: np.ndarray, tol: Tolerance) -> list[Comparison]:
-    f_tape = target_tape(problem, target, [target.function])
+    f_tape = target_tape(problem, target, target.graph[:1])
     grads = backend.autograd(f_tape, pts, 0, target.wrt_index)
     if grads is None:
         return []
@@ -338,8 +394,10 @@ def _reference_answer(problem: Problem, target: Target) -> object | None:
         return None
     if question.kind == "value":
         return float(parse_number(question.answer))
-    expr = parse_expression(question.answer, problem.names())
-    return target_tape(problem, target, [expand(problem, expr, keep=[n for n, _ in target.cut])])
+    # Stages in the answer read their forward values through the program; a cut stage
+    # is an input, as in the question.
+    expr = parse_expression(question.answer, problem.names(), limits=TEACHER_LIMITS)
+    return target_tape(problem, target, [expr])
 
 
 def _answer_comparison(target: Target, answer: object, backend: Backend, pts: np.ndarray,
@@ -404,10 +462,10 @@ def domain_keys(problem: Problem, target: Target, undefined: np.ndarray | None =
         symbol of the function, or ``"symbols"`` when it has none.
     """
     names = problem.symbol_names
-    free = {s.name for s in target.function.free_symbols}
+    free = target.inputs_of(target.graph[:1])
     fallback = ", ".join(f"symbols.{n}.domain" for n in names if n in free) or "symbols"
     try:
-        tape = build_tape([target.function, target.first, target.derivative], target.symbols)
+        tape = target.build(target.graph)
     except ValueError:
         return fallback
     backend = NumpyBackend()

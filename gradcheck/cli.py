@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 from gradcheck.errors import ExitCode, GradcheckError, InternalError
 
-COMMANDS = ("check", "grade", "verify", "lint", "explain")
+COMMANDS = ("check", "grade", "verify", "lint", "explain", "serve")
 
 DESCRIPTION = """\
 Tells, with evidence, whether a gradient is right.

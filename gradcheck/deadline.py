@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Timeout", "deadline"]
+__all__ = ["Timeout", "deadline", "paused"]
 
 
 class Timeout(BaseException):
@@ -52,3 +52,21 @@ def deadline(seconds: float) -> Iterator[None]:
         if outer_delay:
             left = outer_delay - (time.monotonic() - started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Stop the running timer for the block, then re-arm it with the time it had left.
+
+    For work that belongs to the problem, not to the answer being graded (a question's
+    diagnosis candidates, built once): the answer's budget is not charged for it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    left, _ = signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        yield
+    finally:
+        if left:
+            signal.setitimer(signal.ITIMER_REAL, left)

@@ -30,12 +30,19 @@ class Candidate:
     ``name`` is the variable or stage it is about; ``label`` is how feedback names it.
     ``constant``: whether it is a constant formula (``d J / d v = 3``), when known; else
     it is judged from the values (impossible at a single point: read as not constant).
+    ``kind``, ``text``, ``stage``, ``weak``: for a graph mistake (gradcheck.graph_mistakes),
+    its diagnosis, what the student did, whether a product's constant factor is a stage,
+    and whether one number agreeing with it proves too little (a power rule slip).
     """
 
     name: str
     label: str
     values: np.ndarray
     constant: bool | None = None
+    kind: str = ""
+    text: str = ""
+    stage: bool = False
+    weak: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,11 @@ class Case:
     missing: tuple[Candidate, ...] = ()
     varied: tuple[Candidate, ...] = ()
     square: bool = False
+    graph: tuple[Candidate, ...] = ()
+    plugged: tuple[Candidate, ...] = ()
+    text: str = ""
+    given_used: bool = False
+    formula: bool = True
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,10 @@ def factor(case: Case) -> Finding | None:
     if case.single_point and not (_near(ratio, (0.5, 2.0), case.rtol)
                                   or _missing_constant(case, ratio)):
         return None
+    if (case.single_point and not case.square and not _missing_constant(case, ratio)
+            and any(agrees(case.answer, d.values, case.rtol, case.atol)
+                    for d in case.derivatives)):
+        return None  # one number, no square, and another derivative: that reading (wrt)
     return _factor_finding(case, ratio)
 
 
@@ -176,13 +192,18 @@ def _factor_finding(case: Case, ratio: float) -> Finding:
     m = _missing_constant(case, ratio)
     if m is not None:
         return Finding("factor", f"{head} Did you forget the local gradient {m.label}?")
-    if abs(ratio - 0.5) <= case.rtol:
+    if abs(ratio - 0.5) <= case.rtol and case.square:
         hint = "Did you forget the 2 that comes down from a square (d s^2 / d s = 2 s)?"
     elif abs(ratio - 2) <= case.rtol:
         hint = "Is a factor of 2 counted twice?"
     else:
         hint = "Check the constant in each local gradient."
     other = _missing_product(case)
+    also = next((d for d in case.derivatives if case.single_point
+                 and agrees(case.answer, d.values, case.rtol, case.atol)), None)
+    if also is not None:
+        # One number that is also another derivative: name that reading too (see wrt).
+        hint += f" Or is this {also.label}, the derivative with respect to {also.name}?"
     if other is not None:
         # One number fits both readings (see chain): name the other one too.
         value = float(other.values[np.isfinite(other.values)][0])
@@ -229,8 +250,11 @@ def chain(case: Case) -> Finding | None:
 def wrt(case: Case) -> Finding | None:
     for d in case.derivatives:
         if agrees(case.answer, d.values, case.rtol, case.atol):
+            ratio = _ratio(case) if case.single_point else None
+            also = (f" (Or is it off by a factor of {fraction_text(ratio)}? One number fits "
+                    "both.)" if ratio is not None else "")
             return Finding("wrt", f"This is {d.label}, the derivative with respect to {d.name}; "
-                                  f"the question asks for {case.label}.")
+                                  f"the question asks for {case.label}.{also}")
     return None
 
 
@@ -251,7 +275,128 @@ def forward_stage(case: Case) -> Finding | None:
     return None
 
 
+def rounding(case: Case) -> Finding | None:
+    """A number given to fewer significant digits than the tolerance asks for."""
+    if not case.single_point or not case.text:
+        return None
+    digits = _significant_digits(case.text)
+    truth = float(case.truth[0])
+    # A whole number of one digit (-8 for -7.84) may as well come from another point or
+    # another mistake: only a number written with at least two digits reads as rounded.
+    if digits is None or digits < 2 or not np.isfinite(truth) or truth == 0:
+        return None
+    if float(f"{truth:.{digits}g}") != float(case.answer[0]) or float(case.answer[0]) == truth:
+        return None
+    needed = next((k for k in range(digits + 1, 17)
+                   if abs(float(f"{truth:.{k}g}") - truth) <= case.rtol * abs(truth)), 17)
+    given = _count(digits, "significant digit")
+    return Finding("rounding", f"Rounded too early: your answer has {given}, and the tolerance "
+                               f"asks for {needed} (a relative error of at most {case.rtol:g}). "
+                               "Keep more digits until the end.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _significant_digits(text: str) -> int | None:
+    """Significant digits of a plain decimal number (``-7.8`` -> 2), else None."""
+    body = text.strip().lstrip("+-").strip()
+    mantissa = body.lower().split("e")[0]
+    if not mantissa or any(ch not in "0123456789." for ch in mantissa) or mantissa.count(".") > 1:
+        return None
+    digits = mantissa.replace(".", "").lstrip("0")
+    if "." not in mantissa:
+        digits = digits.rstrip("0") or digits
+    return len(digits) or None
+
+
+def zero(case: Case) -> Finding | None:
+    """0 where the truth is not: the variable treated as a constant (data, not an input)."""
+    if not agrees(case.answer, np.zeros_like(case.answer), case.rtol, case.atol):
+        return None
+    return Finding("zero", f"Your answer is 0, as if {case.of} did not depend on the variable, "
+                           f"or the variable were a constant. {case.of} does depend on it, so "
+                           f"the local gradient {case.label} exists (data such as y still has "
+                           "one).")
+
+
+def value_for_formula(case: Case) -> Finding | None:
+    """A formula was asked; the answer is the number the truth takes at the given point."""
+    if case.single_point or case.formula or not case.given_used:
+        return None
+    if not agrees(case.answer[:1], case.truth[:1], case.rtol, case.atol):
+        return None
+    return Finding("value", f"This is the value of {case.label} at the given point, not the "
+                            "formula: the question asks for the local gradient or derivative as "
+                            "a formula in the variables.")
+
+
+def plugged(case: Case) -> Finding | None:
+    """The truth with one variable already replaced by its value at the given point."""
+    for p in case.plugged:
+        if agrees(case.answer, p.values, case.rtol, case.atol):
+            return Finding("plugged", f"Right, but with {p.label} put in too early: "
+                                      f"{case.label} as a formula keeps {p.name} a variable. "
+                                      "Put the numbers in after the backward pass.")
+    return None
+
+
+def given_point(case: Case) -> Finding | None:
+    """A formula right at the given point only (a coincidence of the example's numbers)."""
+    if case.single_point or not case.formula or not case.given_used:
+        return None
+    if not agrees(case.answer[:1], case.truth[:1], case.rtol, case.atol):
+        return None
+    return Finding("given-point", "Your formula gives the right number at the given point "
+                                  "only, by coincidence of the example's numbers: it is not "
+                                  f"{case.label} as a function of the variables.")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One diagnosis: its name, the candidates it compares the answer with, its feedback.
+
+    A data rule (``kind`` set) matches when the answer agrees with one of the case's graph
+    candidates of that kind (``stage``: only products whose constant factor is a stage,
+    None: any) and says ``feedback`` with the candidate's text. A code rule (``test``)
+    decides by itself.
+    """
+
+    name: str
+    kind: str = ""
+    feedback: str = "{text}"
+    stage: bool | None = None
+    test: Callable[[Case], Finding | None] | None = None
+
+    def __call__(self, case: Case) -> Finding | None:
+        if self.test is not None:
+            return self.test(case)
+        for c in case.graph:
+            if c.kind != self.kind or (self.stage is not None and c.stage != self.stage):
+                continue
+            if _explains(case, c):
+                return Finding(self.name, self.feedback.format(text=c.text, label=case.label))
+        return None
+
+
+def _explains(case: Case, c: Candidate) -> bool:
+    """The answer agrees with the candidate, which is neither the truth nor zero there."""
+    if agrees(c.values, case.truth, case.rtol, case.atol):
+        return False
+    if not np.any(np.abs(c.values[np.isfinite(c.values)]) > case.atol):
+        return False
+    if c.weak and (case.single_point or _constant(c.values / case.truth, case.rtol)):
+        return False  # one number, or a multiple of the truth: left to factor
+    return agrees(case.answer, c.values, case.rtol, case.atol)
+
+
 Diagnosis = Callable[[Case], Finding | None]
+
+# The graph mistakes (see gradcheck.graph_mistakes): when one of them fits, any other
+# reading that fits too is named as well, since they can coincide (a stage treated as a
+# constant in a product is also a dropped path through that stage).
+GRAPH = frozenset({"path", "term", "product", "activation", "edge", "plugged"})
 
 # Tried in this order; the first match wins. Forward-of-`of` comes before factor (a forward
 # value that is also a multiple of the truth reads as forward), chain before wrt (the
@@ -261,24 +406,55 @@ Diagnosis = Callable[[Case], Finding | None]
 # is chain, not "off by a factor of 3.66"; only 1/4, 1/2, 2 or 4 when the function has a
 # square stays factor (its feedback names the chain reading too). For value questions only
 # 1/2, 2 and forgotten constant local gradients count as factor before wrt; other small
-# fractions come after them.
-TABLE: tuple[tuple[str, Diagnosis], ...] = (
-    ("sign", sign),
-    ("forward", forward),
-    ("chain", chain),
-    ("factor", factor),
-    ("wrt", wrt),
-    ("extra-symbol", extra_symbol),
-    ("factor", other_factor),
-    ("forward", forward_stage),
+# fractions come after them. A left-out term of the output comes before a missing path (a
+# term is one path or more); a product with a stage held constant comes before a path
+# (GELU's x*Phi without x*Phi'), a dropped direct branch after (q*x without the direct x).
+# An activation's value comes before the forward value (for d h / d z with h = tanh(z) they
+# are one number, and the activation's reading says which derivative belongs there); edge
+# slips come after factor and chain: a power rule without its n is "the 2 that comes down
+# from a square".
+TABLE: tuple[Rule, ...] = (
+    Rule("sign", test=sign),
+    Rule("zero", test=zero),
+    Rule("rounding", test=rounding),
+    Rule("activation", "activation"),
+    Rule("forward", test=forward),
+    Rule("term", "term", "A term is missing: {text}"),
+    Rule("product", "product", "A product-rule term is missing: {text}", stage=True),
+    Rule("path", "path", "A path is missing on the backward pass: {text}"),
+    Rule("product", "product", "A product-rule term is missing: {text}", stage=False),
+    Rule("chain", test=chain),
+    Rule("factor", test=factor),
+    Rule("wrt", test=wrt),
+    Rule("extra-symbol", test=extra_symbol),
+    Rule("edge", "edge"),
+    Rule("value", test=value_for_formula),
+    Rule("plugged", "plugged", "Right, but with a number put in too early: {text}"),
+    Rule("plugged", test=plugged),
+    Rule("factor", test=other_factor),
+    Rule("forward", test=forward_stage),
+    Rule("given-point", test=given_point),
 )
 
 
 def diagnose(case: Case) -> Finding | None:
-    """The first mistake in ``TABLE`` that explains the answer, or None."""
+    """The first mistake in ``TABLE`` that explains the answer, or None.
+
+    When it or another fitting reading is a graph mistake, the other reading is named too.
+    """
+    found: list[Finding] = []
     with np.errstate(all="ignore"):
-        for _, test in TABLE:
-            finding = test(case)
+        for rule in TABLE:
+            if any(f.diagnosis == rule.name for f in found):
+                continue
+            finding = rule(case)
             if finding is not None:
-                return finding
-    return None
+                found.append(finding)
+    if not found:
+        return None
+    first = found[0]
+    others = [f for f in found[1:] if GRAPH & {f.diagnosis, first.diagnosis}]
+    if not others:
+        return first
+    return Finding(first.diagnosis, f"{first.feedback} Another reading fits too: "
+                                    f"{others[0].feedback}")

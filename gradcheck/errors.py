@@ -111,10 +111,11 @@ class UnsupportedFunctionError(GradcheckError, ValueError):
 
     exit_code = ExitCode.BAD_PROBLEM
 
-    def __init__(self, backend: str, function: str, where: str = "") -> None:
+    def __init__(self, backend: str, function: str, where: str = "", reason: str = "") -> None:
         self.backend = backend
         self.function = function
         self.where = where
+        self.reason = reason
         if backend == "tape":  # before any backend: outside gradcheck's function table
             text = f"gradcheck cannot compile {function}"
             if where:
@@ -125,7 +126,8 @@ class UnsupportedFunctionError(GradcheckError, ValueError):
             text = f"backend {backend!r} cannot compile {function}"
             if where:
                 text += f" (in {where})"
-            text += "; rewrite the expression with supported functions or choose another backend"
+            text += (f"; {reason}" if reason else
+                     "; rewrite the expression with supported functions or choose another backend")
         super().__init__(text)
 
 

@@ -118,21 +118,23 @@ def gradebook(bank: Iterable[Problem] | Sequence[Column], results: Iterable[Grad
         raise UsageError(f"attempts must be one of {', '.join(ATTEMPTS)}, not {attempts!r}")
     cols = _as_columns(bank)
     index = {(c.problem, c.question): i for i, c in enumerate(cols)}
-    tried: dict[str, list[list[GradeResult]]] = {}
+    # Per student and question: the attempt that counts so far and the number of attempts,
+    # updated row by row, so a batch read as a stream is not held in memory.
+    tried: dict[str, list[tuple[GradeResult, int] | None]] = {}
     lost: list[int | None] = []
     for r in results:
         if not r.student:
             if not (r.problem or r.question):
                 lost.append(r.row)
             continue
-        row = tried.setdefault(r.student, [[] for _ in cols])
+        row = tried.setdefault(r.student, [None] * len(cols))
         at = index.get((r.problem, r.question))
         if at is not None:
-            row[at].append(r)
+            row[at] = _counted(row[at], r, attempts)
     maximum = math.fsum(c.points for c in cols)
     students = []
     for student, row in tried.items():
-        cells = tuple(_cell(tries, col.points, attempts) for tries, col in zip(row, cols, strict=True))
+        cells = tuple(_cell(kept, col.points) for kept, col in zip(row, cols, strict=True))
         total = math.fsum(c.earned for c in cells if c.earned is not None)
         students.append(StudentGrades(student, cells, total, maximum))
     return Gradebook(columns=cols, students=tuple(students), attempts=attempts,
@@ -146,18 +148,30 @@ def _as_columns(bank: Iterable[Problem] | Sequence[Column]) -> tuple[Column, ...
     return columns(p for p in items if isinstance(p, Problem))
 
 
-def _cell(tries: list[GradeResult], points: float, attempts: Attempts) -> Cell:
-    if not tries:
-        return Cell()
+_RANK = {v: len(VERDICTS) - i for i, v in enumerate(VERDICTS)}
+
+
+def _counted(kept: tuple[GradeResult, int] | None, new: GradeResult,
+             attempts: Attempts) -> tuple[GradeResult, int]:
+    """The attempt that counts after one more, and how many there were."""
+    if kept is None:
+        return new, 1
+    old, count = kept
     if attempts == "first":
-        counted = tries[0]
-    elif attempts == "last":
-        counted = tries[-1]
-    else:  # best: most points, then the better verdict, then the later attempt
-        rank = {v: len(VERDICTS) - i for i, v in enumerate(VERDICTS)}
-        counted = max(reversed(tries), key=lambda r: (r.passed, rank[r.verdict]))
+        return old, count + 1
+    if attempts == "last":
+        return new, count + 1
+    # best: most points, then the better verdict, then the later attempt
+    better = (new.passed, _RANK[new.verdict]) >= (old.passed, _RANK[old.verdict])
+    return (new if better else old), count + 1
+
+
+def _cell(kept: tuple[GradeResult, int] | None, points: float) -> Cell:
+    if kept is None:
+        return Cell()
+    counted, tries = kept
     return Cell(earned=points if counted.passed else 0, verdict=counted.verdict,
-                attempts=len(tries), row=counted.row)
+                attempts=tries, row=counted.row)
 
 
 def format_points(value: float | None) -> str:

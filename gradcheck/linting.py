@@ -119,6 +119,8 @@ def lint_problem(problem: Problem, *, seed: int = 0) -> list[Finding]:
     """Every finding about one loaded problem."""
     from gradcheck.derivation import derive
 
+    if problem.arrays is not None:  # vectors and matrices: the array check finds reference typos
+        return [*_missing_rejects(problem), *_array_findings(problem, seed)]
     findings = [*_unused_symbols(problem), *_unused_stages(problem), *_missing_rejects(problem)]
     for target in derive(problem).targets:
         domain = _domain(problem, target, seed)
@@ -138,6 +140,24 @@ def lint_problem(problem: Problem, *, seed: int = 0) -> list[Finding]:
                     label, f"{label} (question {target.question.id})", 1))
             findings.append(f)
     return findings
+
+
+def _array_findings(problem: Problem, seed: int) -> Iterator[Finding]:
+    from gradcheck.arrays.checking import check_problem
+    from gradcheck.backends.numpy_backend import NumpyBackend
+
+    try:
+        results = check_problem(problem, [NumpyBackend()], seed=seed)
+    except ProblemError as exc:
+        yield Finding(exc.path, exc.key, "error", exc.message, exc.hint)
+        return
+    for result in results:
+        for c in result.comparisons:
+            if not c.passed and c.what.startswith("reference"):
+                yield _finding(problem, f"questions.{result.question}.answer", "error",
+                               f"the reference answer is not {result.label}: {c.failures} of {c.points} "
+                               f"points disagree (relative error {c.worst_error:.3g})",
+                               "fix the answer; gradcheck derives the truth entry by entry")
 
 
 def _files(paths: Iterable[str | Path], findings: list[Finding],
@@ -205,12 +225,11 @@ def _domain(problem: Problem, target: Target, seed: int) -> Finding | None:
     from gradcheck.backends.numpy_backend import NumpyBackend
     from gradcheck.checks import complete
     from gradcheck.points import draw, format_point, label, rng_for
-    from gradcheck.tape import build_tape
 
     rng = rng_for(seed, "lint", problem.id, target.question.id)
     pts = complete(target, problem, draw(problem, DOMAIN_POINTS, rng))
     try:
-        tape = build_tape([target.function, target.first, target.derivative], target.symbols)
+        tape = target.build(target.graph)
     except ValueError as exc:
         return _finding(problem, f"questions.{target.question.id}", "error", str(exc))
     values = NumpyBackend().evaluate(tape, pts)
@@ -259,7 +278,15 @@ def _reference(problem: Problem, target: Target, seed: int) -> Iterator[Finding]
                     f"reference answer disagrees with SymPy's {result.label} at {c.failures} of "
                     f"{c.points} points: {number(c.got)} instead of {number(c.expected)} "
                     f"at {format_point(c.worst_point)}",
-                    f"SymPy's derivative is {target.derivative}; fix the answer or the question")
+                    _derivative_hint(target))
+
+
+def _derivative_hint(target: Target) -> str:
+    closed = target.closed_form("derivative")
+    if closed is None:
+        return ("SymPy's derivative (too large to show as one formula) disagrees; fix the "
+                "answer or the question")
+    return f"SymPy's derivative is {closed}; fix the answer or the question"
 
 
 def render_text(report: LintReport) -> str:

@@ -11,19 +11,22 @@ import keyword
 import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import sympy
 
+from gradcheck.arrays import model as arrays_model
 from gradcheck.deadline import Timeout, deadline
 from gradcheck.errors import ExpressionError, FileAccessError, ProblemError
-from gradcheck.parsing import FUNCTIONS, parse_expression, parse_number
+from gradcheck.parsing import FUNCTIONS, TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.problem import (
     DEFAULT_DOMAIN,
     DIAGNOSES,
     AnswerTest,
+    FunctionDef,
     Problem,
     Question,
     Stage,
@@ -32,15 +35,22 @@ from gradcheck.problem import (
 )
 from gradcheck.tolerances import Tolerance
 
-TOP_KEYS = {"id", "title", "source", "statement", "symbols", "graph", "questions", "tolerance"}
-SYMBOL_KEYS = {"value", "domain", "description", "shape"}
+TOP_KEYS = {"id", "title", "source", "statement", "symbols", "functions", "graph", "questions",
+            "tolerance", "hide_expected"}
+SYMBOL_KEYS = {"value", "domain", "description", "shape", "aliases"}
+FUNCTION_KEYS = {"args", "body"}
+MAX_FUNCTION_ARGS = 8
 QUESTION_KEYS = {"id", "of", "wrt", "kind", "order", "answer", "prompt", "tolerance", "accept",
                  "reject", "points"}
-TEST_KEYS = {"answer", "diagnosis"}
+TEST_KEYS = {"answer", "diagnosis", "feedback"}
 TOLERANCE_KEYS = {"rtol", "atol", "reason"}
 RESERVED = {"e", "E", "pi", "I", "oo", "nan", "zoo", "S", "N", "O", "Q", "True", "False", "None"}
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+RESERVED_LETTERS = {"π", "ℯ"}
+# Greek letters that name both a function and a common variable (a discount factor gamma,
+# momentum beta): a problem may declare such a symbol, which then hides the function.
+GREEK_FUNCTION_NAMES = {"beta", "gamma", "zeta"}
 
 
 class _File:
@@ -90,13 +100,27 @@ def load_problem(path: str | Path) -> Problem:
     path = Path(path)
     file = _File(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
         raise file.error("", f"cannot be read: {exc.strerror}") from exc
     except OSError as exc:  # it is there, but no permission or a failing disk: exit 4
         raise FileAccessError(f"{path}: cannot be read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise file.error("", "is not UTF-8 text", "save the file as UTF-8") from exc
+    return parse_problem(text, path)
+
+
+def parse_problem(text: str, path: str | Path) -> Problem:
+    """A problem from the text of its file; ``path`` names it in errors and in the problem
+    (and its stem is the default id), as if the text had been read from there.
+
+    Raises:
+        ProblemError: naming the file, the key and what to do.
+    """
+    path = Path(path)
+    file = _File(path)
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise file.error("", f"is not valid TOML: {exc}", "fix the TOML syntax there") from exc
     except ValueError:  # tomllib's int(): more digits than Python converts (4300)
@@ -150,11 +174,22 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
                          "make the id equal the file name without .toml")
     if not ID_RE.match(pid):
         raise file.error("id", f"{pid!r} is not a valid id", "use letters, digits, - _ and .")
-    symbols = _symbols(file, data.get("symbols"))
-    stages = _stages(file, data.get("graph", {}), symbols)
-    names = {n: sym(n) for n in (*(s.name for s in symbols), *(s.name for s in stages))}
-    questions = _questions(file, data.get("questions"), names, {s.name for s in stages})
     tolerance = _tolerance(file, data["tolerance"], "tolerance") if "tolerance" in data else None
+    if arrays_model.is_array_problem(data):
+        return arrays_model.load(file, data, pid=pid, title=file.string(data, "title", "title"),
+                                 source=file.string(data, "source", "source"),
+                                 statement=file.string(data, "statement", "statement"),
+                                 tolerance=tolerance, hide_expected=_flag(file, data, "hide_expected"))
+    symbols = _symbols(file, data.get("symbols"))
+    vocabulary: dict[str, sympy.Basic] = {s.name: sym(s.name) for s in symbols}
+    vocabulary.update({a: sym(s.name) for s in symbols for a in s.aliases})
+    functions = _functions(file, data.get("functions", {}), vocabulary)
+    vocabulary.update({f.name: f.function for f in functions})
+    stages = _stages(file, data.get("graph", {}), symbols, vocabulary)
+    vocabulary.update({s.name: sym(s.name) for s in stages})
+    targets = {*(s.name for s in symbols), *(s.name for s in stages)}
+    questions = _questions(file, data.get("questions"), vocabulary, {s.name for s in stages},
+                           targets)
     _check_values(file, symbols, questions)
     return Problem(
         id=pid,
@@ -166,7 +201,16 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
         source=file.string(data, "source", "source"),
         statement=file.string(data, "statement", "statement"),
         tolerance=tolerance,
+        hide_expected=_flag(file, data, "hide_expected"),
+        functions=functions,
     )
+
+
+def _flag(file: _File, data: Mapping[str, Any], name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise file.error(name, f"must be true or false, not {value!r}")
+    return value
 
 
 def _check_values(file: _File, symbols: tuple[SymbolSpec, ...],
@@ -185,7 +229,7 @@ def _check_name(file: _File, name: str, key: str) -> None:
     if not NAME_RE.match(name) or "__" in name or keyword.iskeyword(name):
         raise file.error(key, f"{name!r} is not a usable name",
                          "use a letter followed by letters, digits or single underscores")
-    if name in RESERVED or name in FUNCTIONS:
+    if name in RESERVED or (name in FUNCTIONS and name not in GREEK_FUNCTION_NAMES):
         raise file.error(key, f"{name!r} is the name of a function or constant",
                          "choose another name")
 
@@ -195,6 +239,7 @@ def _symbols(file: _File, table: Any) -> tuple[SymbolSpec, ...]:
         raise file.error("symbols", "is required: at least one [symbols.NAME] table",
                          "add e.g. [symbols.x] with value = 1.0")
     specs = []
+    taken = set(table)
     for name, spec in table.items():
         key = f"symbols.{name}"
         _check_name(file, name, key)
@@ -206,8 +251,67 @@ def _symbols(file: _File, table: Any) -> tuple[SymbolSpec, ...]:
                              "declare scalar symbols, one per component")
         value = file.number(spec["value"], f"{key}.value") if "value" in spec else None
         specs.append(SymbolSpec(name=name, value=value, domain=_domain(file, spec, key),
-                                description=file.string(spec, "description", f"{key}.description")))
+                                description=file.string(spec, "description", f"{key}.description"),
+                                aliases=_aliases(file, spec.get("aliases", []), key, taken)))
     return tuple(specs)
+
+
+def _aliases(file: _File, raw: Any, key: str, taken: set[str]) -> tuple[str, ...]:
+    """Other names of a symbol: ASCII names, or one non-ASCII letter such as λ."""
+    key = f"{key}.aliases"
+    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
+        raise file.error(key, f"must be a list of names, not {raw!r}", 'e.g. aliases = ["λ", "lam"]')
+    for alias in raw:
+        if len(alias) == 1 and not alias.isascii():
+            if not unicodedata.category(alias).startswith("L") or alias in RESERVED_LETTERS:
+                raise file.error(key, f"{alias!r} is not a usable alias",
+                                 "a one-character alias is a letter other than π, e.g. λ")
+        else:
+            _check_name(file, alias, key)
+        if alias in taken:
+            raise file.error(key, f"{alias!r} is already the name of a symbol or an alias",
+                             "give each name to one symbol only")
+        taken.add(alias)
+    return tuple(raw)
+
+
+def _functions(file: _File, table: Any, names: Mapping[str, sympy.Basic]) -> tuple[FunctionDef, ...]:
+    """The problem's own functions: NAME = { args = ["z"], body = "..." } under [functions]."""
+    if not isinstance(table, dict):
+        raise file.error("functions", "must be a table",
+                         'write [functions] then Phi = { args = ["z"], body = "(1 + erf(z/sqrt(2)))/2" }')
+    defs: list[FunctionDef] = []
+    known: dict[str, sympy.Basic] = {}
+    for name, spec in table.items():
+        key = f"functions.{name}"
+        _check_name(file, name, key)
+        if name in names:
+            raise file.error(key, f"{name!r} is already a symbol or an alias", "rename the function")
+        if not isinstance(spec, dict):
+            raise file.error(key, "must be a table with args and body",
+                             f'write {name} = {{ args = ["z"], body = "..." }}')
+        file.check_keys(spec, FUNCTION_KEYS, key)
+        args = _function_args(file, spec.get("args"), f"{key}.args")
+        body = file.string(spec, "body", f"{key}.body", required=True)
+        variables = {a: sym(a) for a in args}
+        expr = _parse(file, body, {**known, **variables}, f"{key}.body",
+                      hint="a function's body uses only its args and the functions above it")
+        function = sympy.Lambda(tuple(variables.values()), expr)
+        defs.append(FunctionDef(name=name, args=args, body=body, function=function))
+        known[name] = function
+    return tuple(defs)
+
+
+def _function_args(file: _File, raw: Any, key: str) -> tuple[str, ...]:
+    if (not isinstance(raw, list) or not raw or len(raw) > MAX_FUNCTION_ARGS
+            or not all(isinstance(a, str) for a in raw)):
+        raise file.error(key, f"must be a list of 1 to {MAX_FUNCTION_ARGS} argument names, "
+                         f"not {raw!r}", 'e.g. args = ["z"]')
+    for arg in raw:
+        _check_name(file, arg, key)
+    if len(set(raw)) != len(raw):
+        raise file.error(key, f"names an argument twice: {raw!r}", "give each argument its own name")
+    return tuple(raw)
 
 
 def _domain(file: _File, spec: Mapping[str, Any], key: str) -> tuple[float, float]:
@@ -226,16 +330,18 @@ def _domain(file: _File, spec: Mapping[str, Any], key: str) -> tuple[float, floa
 PARSE_SECONDS = 5.0  # per expression of a problem file; a real one takes milliseconds
 
 
-def _parse(file: _File, text: Any, names: Mapping[str, sympy.Expr], key: str) -> sympy.Expr:
+def _parse(file: _File, text: Any, names: Mapping[str, sympy.Basic], key: str,
+           hint: str = "write a SymPy expression over the problem's symbols and stages"
+           ) -> sympy.Expr:
+    """Read a problem-file expression with the teacher's reader (SymPy syntax, generous limits)."""
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         raise file.error(key, f"must be an expression in a string, not {text!r}")
     shown = repr(text) if len(str(text)) <= 200 else f"{str(text)[:200]!r}..."
     try:
         with deadline(PARSE_SECONDS):
-            return parse_expression(str(text), names)
+            return parse_expression(str(text), names, limits=TEACHER_LIMITS)
     except ExpressionError as exc:
-        raise file.error(key, f"cannot read {shown}: {exc.message}",
-                         "write a SymPy expression over the problem's symbols and stages") from exc
+        raise file.error(key, f"cannot read {shown}: {exc.message}", hint) from exc
     except Timeout:
         raise _TooSlow(str(file.path), key, f"reading {shown} took longer than "
                        f"{PARSE_SECONDS:g} s", "it evaluates something huge, such as "
@@ -246,18 +352,21 @@ class _TooSlow(ProblemError):
     """An expression took longer than PARSE_SECONDS to read (it is not read a second time)."""
 
 
-def _stages(file: _File, table: Any, symbols: tuple[SymbolSpec, ...]) -> tuple[Stage, ...]:
+def _stages(file: _File, table: Any, symbols: tuple[SymbolSpec, ...],
+            vocabulary: Mapping[str, sympy.Basic]) -> tuple[Stage, ...]:
     if not isinstance(table, dict):
         raise file.error("graph", "must be a table of stage = \"expression\"")
     symbol_names = {s.name for s in symbols}
     later = {name: sym(name) for name in table}
     stages: list[Stage] = []
-    names: dict[str, sympy.Expr] = {n: sym(n) for n in symbol_names}
+    names: dict[str, sympy.Basic] = dict(vocabulary)
     for name, text in table.items():
         key = f"graph.{name}"
         _check_name(file, name, key)
         if name in symbol_names:
             raise file.error(key, f"{name!r} is both a symbol and a stage", "rename the stage")
+        if name in vocabulary:
+            raise file.error(key, f"{name!r} is already an alias or a function", "rename the stage")
         try:
             expr = _parse(file, text, names, key)
         except _TooSlow:
@@ -270,12 +379,12 @@ def _stages(file: _File, table: Any, symbols: tuple[SymbolSpec, ...]) -> tuple[S
     return tuple(stages)
 
 
-def _used_too_early(file: _File, text: Any, name: str, names: Mapping[str, sympy.Expr],
-                    later: Mapping[str, sympy.Expr], key: str) -> None:
+def _used_too_early(file: _File, text: Any, name: str, names: Mapping[str, sympy.Basic],
+                    later: Mapping[str, sympy.Basic], key: str) -> None:
     """Raise a clearer error when a stage refers to itself or to a stage defined below it."""
     try:
         with deadline(PARSE_SECONDS):
-            expr = parse_expression(str(text), {**later, **names})
+            expr = parse_expression(str(text), {**later, **names}, limits=TEACHER_LIMITS)
     except (ExpressionError, Timeout):
         return
     too_early = sorted(s.name for s in expr.free_symbols if s.name not in names)
@@ -284,8 +393,8 @@ def _used_too_early(file: _File, text: Any, name: str, names: Mapping[str, sympy
                      "stages may use only symbols and the stages above them")
 
 
-def _questions(file: _File, items: Any, names: Mapping[str, sympy.Expr],
-               stage_names: set[str]) -> tuple[Question, ...]:
+def _questions(file: _File, items: Any, names: Mapping[str, sympy.Basic],
+               stage_names: set[str], targets: set[str]) -> tuple[Question, ...]:
     if not isinstance(items, list) or not items:
         raise file.error("questions", "is required: at least one [[questions]] table",
                          'add [[questions]] with id, of and wrt')
@@ -303,15 +412,16 @@ def _questions(file: _File, items: Any, names: Mapping[str, sympy.Expr],
             raise file.error(f"{key}.id", f"duplicate question id {qid!r}", "give each question its own id")
         seen.add(qid)
         file.check_keys(item, QUESTION_KEYS, key)
-        questions.append(_question(file, item, qid, key, names, stage_names))
+        questions.append(_question(file, item, qid, key, names, stage_names, targets))
     return tuple(questions)
 
 
 def _question(file: _File, item: Mapping[str, Any], qid: str, key: str,
-              names: Mapping[str, sympy.Expr], stage_names: set[str]) -> Question:
+              names: Mapping[str, sympy.Basic], stage_names: set[str],
+              targets: set[str]) -> Question:
     of = file.string(item, "of", f"{key}.of", required=True)
     of_expr = _parse(file, of, names, f"{key}.of")
-    wrt = _wrt(file, item, key, names)
+    wrt = _wrt(file, item, key, targets, names)
     kind = item.get("kind", "expression")
     if kind not in ("expression", "value"):
         raise file.error(f"{key}.kind", f"is {kind!r}", 'use "expression" or "value"')
@@ -333,8 +443,9 @@ def _points(file: _File, item: Mapping[str, Any], key: str) -> float:
     return raw
 
 
-def _wrt(file: _File, item: Mapping[str, Any], key: str,
-         names: Mapping[str, sympy.Expr]) -> tuple[str, ...]:
+def _wrt(file: _File, item: Mapping[str, Any], key: str, names: set[str],
+         vocabulary: Mapping[str, sympy.Basic]) -> tuple[str, ...]:
+    """The variables a question differentiates by: symbols or stages (an alias is its symbol)."""
     raw = item.get("wrt")
     if raw is None:
         raise file.error(f"{key}.wrt", "is required", 'name the symbol, e.g. wrt = "w"')
@@ -349,20 +460,25 @@ def _wrt(file: _File, item: Mapping[str, Any], key: str,
     if len(wrt) != order:
         raise file.error(f"{key}.order", f"is {order} but wrt names {len(wrt)} variables",
                          "give one name per derivative")
+    canonical = []
     for name in wrt:
+        value = vocabulary.get(name)
+        if name not in names and isinstance(value, sympy.Symbol) and value.name in names:
+            name = value.name
         if name not in names:
             raise file.error(f"{key}.wrt", f"unknown name {name!r}",
                              "the names here are " + ", ".join(sorted(names)))
-    return tuple(wrt)
+        canonical.append(name)
+    return tuple(canonical)
 
 
-def _reference(file: _File, answer: Any, kind: str, names: Mapping[str, sympy.Expr],
+def _reference(file: _File, answer: Any, kind: str, names: Mapping[str, sympy.Basic],
                key: str) -> str:
     if kind == "value":
         if isinstance(answer, bool) or not isinstance(answer, str | int | float):
             raise file.error(key, f"must be a number, not {answer!r}")
         try:
-            parse_number(str(answer))
+            parse_number(str(answer), limits=TEACHER_LIMITS)
         except ExpressionError as exc:
             raise file.error(key, f"cannot read {answer!r} as a number: {exc.message}",
                              'write a number such as -2 or "-4/2"') from exc
@@ -391,7 +507,9 @@ def _answer_tests(file: _File, item: Mapping[str, Any], key: str) -> tuple[Answe
                 hint = ("only a rejected answer carries a diagnosis" if expect == "accept"
                         else "known diagnoses are " + ", ".join(DIAGNOSES))
                 raise file.error(f"{where}.diagnosis", f"{diagnosis!r} is not allowed here", hint)
-            tests.append(AnswerTest(answer=str(answer), expect=expect, diagnosis=diagnosis))
+            feedback = file.string(entry, "feedback", f"{where}.feedback") or None
+            tests.append(AnswerTest(answer=str(answer), expect=expect, diagnosis=diagnosis,
+                                    feedback=feedback))
     return tuple(tests)
 
 

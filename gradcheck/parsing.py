@@ -1,7 +1,8 @@
 """Read answers and problem-file expressions as SymPy objects, without eval.
 
-A tokenizer and a recursive-descent parser build SymPy objects directly from a
-whitelist of functions and the caller's names. Text never reaches ``eval``,
+A tokenizer (``gradcheck.tokens``) and a recursive-descent parser build SymPy objects
+directly from a whitelist of functions (the op registry, ``gradcheck.ops``) and the
+caller's names. Text never reaches ``eval``,
 ``exec``, ``sympify`` or ``parse_expr``. Every limit (length, digits, nesting,
 exponent, factorial, tree size) is checked before SymPy gets to evaluate
 anything expensive. Student mode (``student=True``) also reads what people type:
@@ -12,266 +13,34 @@ The accepted syntax is described in ``docs/answers.md``.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
 import sympy
 
+from gradcheck import ops
 from gradcheck.errors import ExpressionError
+from gradcheck.notation import GREEK
+from gradcheck.tokens import TEACHER_LIMITS, Limits, Token, limit_error, split_names, tokenize
 
-__all__ = ["FUNCTIONS", "Limits", "parse_expression", "parse_number"]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on what one answer may ask of the parser and of SymPy."""
-
-    max_length: int = 2000
-    max_depth: int = 40
-    max_exponent: int = 1000
-    max_factorial: int = 200
-    max_digits: int = 60
-    max_nodes: int = 2000
+__all__ = ["FUNCTIONS", "TEACHER_LIMITS", "Limits", "parse_expression", "parse_number"]
 
 
-def _log(x: sympy.Expr, base: sympy.Expr | None = None) -> sympy.Expr:
-    """Natural log, or log base ``base``."""
-    return sympy.log(x) if base is None else sympy.log(x, base)
+STUDENT_LIMITS = Limits()  # the defaults: what one student answer may ask
 
-
-FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = MappingProxyType({
-    "exp": sympy.exp, "log": _log, "sqrt": sympy.sqrt,
-    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
-    "sec": sympy.sec, "csc": sympy.csc, "cot": sympy.cot,
-    "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan, "atan2": sympy.atan2,
-    "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
-    "sech": sympy.sech, "csch": sympy.csch, "coth": sympy.coth,
-    "asinh": sympy.asinh, "acosh": sympy.acosh, "atanh": sympy.atanh,
-    "Abs": sympy.Abs, "abs": sympy.Abs, "sign": sympy.sign,
-    "Max": sympy.Max, "max": sympy.Max, "Min": sympy.Min, "min": sympy.Min,
-    "Heaviside": sympy.Heaviside, "erf": sympy.erf, "erfc": sympy.erfc,
-    "gamma": sympy.gamma, "loggamma": sympy.loggamma,
-    "floor": sympy.floor, "ceiling": sympy.ceiling, "factorial": sympy.factorial,
-    "sigmoid": lambda x: 1 / (1 + sympy.exp(-x)),
-    "softplus": lambda x: sympy.log(1 + sympy.exp(x)),
-    "relu": lambda x: sympy.Max(x, 0),
-    "log1p": lambda x: sympy.log(1 + x),
-    "expm1": lambda x: sympy.exp(x) - 1,
-    "Piecewise": sympy.Piecewise,
-})
-
-# (fewest, most) arguments; None means no upper bound. Unlisted functions take one.
-_ARITY: dict[str, tuple[int, int | None]] = {
-    "log": (1, 2), "atan2": (2, 2), "Heaviside": (1, 2), "Piecewise": (1, None),
-    "Max": (2, None), "max": (2, None), "Min": (2, None), "min": (2, None),
-}
-_BIG_ARGUMENT = frozenset({"factorial", "gamma", "loggamma"})
+# Function names, their builders, arities and bounded arguments: all from the op registry.
+_BUILDERS = ops.parser_functions()
+FUNCTIONS: Mapping[str, Callable[..., sympy.Expr]] = MappingProxyType(
+    {name: spec.build for name, spec in _BUILDERS.items()})
 _CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "E": sympy.E, "e": sympy.E}
 _STUDENT_ALIASES = {"ln": "log"}
 _COMPARE = {"<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge}
 
-# Student-only characters: the token they become (kind, value) and the ASCII to write instead.
-_UNICODE: dict[str, tuple[str, str]] = {
-    "\u2212": ("op", "-"), "\u00b7": ("op", "*"), "\u00d7": ("op", "*"),
-    "\u00f7": ("op", "/"), "\u03c0": ("name", "pi"), "\u03c3": ("name", "sigmoid"),
-    "\u221a": ("op", "sqrt"), "{": ("op", "{"), "}": ("op", "}"),
-}
-_SUPERSCRIPTS = {
-    c: str(i) for i, c in enumerate("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
-}
-_SUPERSCRIPTS["\u207b"] = "-"
-_LATEX: dict[str, tuple[str, str]] = {
-    "cdot": ("op", "*"), "times": ("op", "*"), "div": ("op", "/"),
-    "frac": ("op", "frac"), "sqrt": ("op", "sqrt"), "left": ("skip", ""), "right": ("skip", ""),
-    ",": ("skip", ""), ";": ("skip", ""), "!": ("skip", ""), " ": ("skip", ""),
-    "pi": ("name", "pi"), "sigma": ("name", "sigmoid"), "ln": ("name", "log"),
-    "arcsin": ("name", "asin"), "arccos": ("name", "acos"), "arctan": ("name", "atan"),
-    **{f: ("name", f) for f in ("exp", "log", "sin", "cos", "tan", "sec", "csc", "cot",
-                                "sinh", "cosh", "tanh", "sech", "csch", "coth")},
-}
-_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?", re.ASCII)
-_DIGITS = frozenset("0123456789")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_LATEX_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
-_OPERATORS = ("**", "<=", ">=", "+", "-", "*", "/", "^", "(", ")", ",", "!", "<", ">")
-_CLOSERS = {"(": ")", "{": "}"}
-
-
-@dataclass(frozen=True)
-class _Token:
-    """One token: kind is num, name, op or end; pos and text locate it in the input."""
-
-    kind: str
-    value: str
-    pos: int
-    text: str
-
-
-def _limit_error(
-    what: str, field: str, limits: Limits, position: int | None = None
-) -> ExpressionError:
-    """An error for an exceeded limit, naming the limit and its value."""
-    value = getattr(limits, field)
-    return ExpressionError(f"{what}; the limit ({field}) is {value}", position, limit=field)
-
-
-def _describe(ch: str) -> str:
-    """Quote a character for a message, naming it when it is not plain ASCII."""
-    if ch.isascii():
-        return repr(ch)
-    return f"{ch!r} ({unicodedata.name(ch, f'U+{ord(ch):04X}')})"
-
-
-def _bad_character(text: str, i: int, student: bool) -> ExpressionError:
-    """Explain why the character at ``i`` cannot start a token."""
-    ch = text[i]
-    if ch in "\r\n":
-        return ExpressionError(
-            f"line break at position {i}: an answer is one expression on one line", i
-        )
-    if ch == "=":
-        return ExpressionError(f"unexpected '=' at position {i}: give only the expression, "
-                               "e.g. 2*x rather than y = 2*x", i)
-    if not student and (ch in _UNICODE or ch in _SUPERSCRIPTS or ch == "\\"):
-        return ExpressionError(f"{_describe(ch)} at position {i} is accepted only in student "
-                               "answers; problem files use SymPy syntax (*, /, **, sqrt, pi)", i)
-    hint = ""
-    if ch in "'\"":
-        hint = ": text in quotes is not an expression"
-    elif ch == "[":
-        hint = ": use ( ) for grouping"
-    elif ch.isalpha():
-        hint = ": type names with plain ASCII letters"
-    return ExpressionError(f"unexpected character {_describe(ch)} at position {i}{hint}", i)
-
-
-def _number_token(text: str, i: int, limits: Limits) -> _Token:
-    """Read the numeric literal at ``i``, checking its digits and decimal exponent."""
-    match = _NUMBER.match(text, i)
-    assert match is not None  # the caller saw a digit or '.' followed by a digit
-    digits = sum(c.isdigit() for c in match.group(1))
-    if digits > limits.max_digits:
-        what = f"the number at position {i} has {digits} digits"
-        raise _limit_error(what, "max_digits", limits, i)
-    exponent = match.group(2)
-    if exponent is not None and abs(int(exponent)) > limits.max_exponent:
-        raise _limit_error(f"the number at position {i} has exponent {exponent}",
-                           "max_exponent", limits, i)
-    return _Token("num", match.group(0), i, match.group(0))
-
-
-def _latex_token(text: str, i: int) -> tuple[_Token | None, int]:
-    """Read the LaTeX command at ``i``: a token (None when it is spacing) and the next index."""
-    match = _LATEX_COMMAND.match(text, i)
-    if match is None or match.group(1) not in _LATEX:
-        shown = match.group(0) if match else "\\"
-        raise ExpressionError(f"unknown LaTeX command {shown!r} at position {i}", i)
-    kind, value = _LATEX[match.group(1)]
-    token = None if kind == "skip" else _Token(kind, value, i, match.group(0))
-    return token, match.end()
-
-
-def _superscript_tokens(text: str, i: int) -> tuple[list[_Token], int]:
-    """Turn a run of superscript characters such as '²' or '⁻¹' into '**' and a number."""
-    end = i
-    while end < len(text) and text[end] in _SUPERSCRIPTS:
-        end += 1
-    run = "".join(_SUPERSCRIPTS[c] for c in text[i:end])
-    sign, digits = ("-", run[1:]) if run.startswith("-") else ("", run)
-    if not digits.isdigit():
-        raise ExpressionError(f"superscript {text[i:end]!r} at position {i} needs digits", i)
-    tokens = [_Token("op", "**", i, text[i:end])]
-    if sign:
-        tokens.append(_Token("op", "-", i, text[i:end]))
-    return tokens + [_Token("num", digits, i, text[i:end])], end
-
-
-def _tokenize(text: str, student: bool, limits: Limits) -> list[_Token]:
-    """Split ``text`` into tokens, converting student forms to the plain grammar."""
-    tokens: list[_Token] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch in " \t":
-            i += 1
-        elif ch in _DIGITS or (ch == "." and text[i + 1:i + 2] in _DIGITS):
-            tokens.append(_number_token(text, i, limits))
-            i += len(tokens[-1].text)
-        elif match := _NAME.match(text, i):
-            if "__" in match.group(0):
-                raise ExpressionError(f"name {match.group(0)!r} at position {i} is not allowed: "
-                                      "names cannot contain '__'", i)
-            tokens.append(_Token("name", match.group(0), i, match.group(0)))
-            i = match.end()
-        elif op := next((o for o in _OPERATORS if text.startswith(o, i)), None):
-            tokens.append(_Token("op", "**" if op == "^" else op, i, op))
-            i += len(op)
-        elif student and ch in _UNICODE:
-            kind, value = _UNICODE[ch]
-            tokens.append(_Token(kind, value, i, ch))
-            i += 1
-        elif student and ch in _SUPERSCRIPTS:
-            more, i = _superscript_tokens(text, i)
-            tokens.extend(more)
-        elif student and ch == "\\":
-            token, i = _latex_token(text, i)
-            tokens.extend([token] if token else [])
-        else:
-            raise _bad_character(text, i, student)
-    return tokens + [_Token("end", "", len(text), "")]
-
-
-def _split_name(word: str, vocabulary: frozenset[str], pos: int) -> list[str] | None:
-    """Split ``word`` into the fewest known names; None if impossible, error if ambiguous."""
-    longest = max(map(len, vocabulary), default=0)
-    # best[k] = (parts, ways, start of last part) for the prefix word[:k]
-    best: list[tuple[int, int, int] | None] = [(0, 1, -1)] + [None] * len(word)
-    for end in range(1, len(word) + 1):
-        for start in range(max(0, end - longest), end):
-            prev = best[start]
-            if prev is None or word[start:end] not in vocabulary:
-                continue
-            here = best[end]
-            if here is None or prev[0] + 1 < here[0]:
-                best[end] = (prev[0] + 1, prev[1], start)
-            elif prev[0] + 1 == here[0]:
-                best[end] = (here[0], min(2, here[1] + prev[1]), here[2])
-    final = best[len(word)]
-    if final is None:
-        return None
-    parts: list[str] = []
-    end = len(word)
-    while end > 0:
-        start = best[end][2]  # type: ignore[index]
-        parts.insert(0, word[start:end])
-        end = start
-    if final[1] > 1:
-        example = "*".join(parts)
-        raise ExpressionError(f"{word!r} at position {pos} can be read as a product of known "
-                              f"names in more than one way; write it with '*', e.g. {example}", pos)
-    return parts
-
-
-def _split_names(tokens: list[_Token], names: Mapping[str, sympy.Expr]) -> list[_Token]:
-    """Student mode: replace each unknown name that is a run of known names by its parts."""
-    vocabulary = frozenset(names) | {"pi"} | ({"e"} if "e" not in names else set())
-    out: list[_Token] = []
-    for tok in tokens:
-        value = tok.value
-        known = (value in names or value in _CONSTANTS or value in FUNCTIONS
-                 or value in _STUDENT_ALIASES or value == "True")
-        parts = None if tok.kind != "name" or known else _split_name(value, vocabulary, tok.pos)
-        if not parts:
-            out.append(tok)
-            continue
-        offset = 0
-        for part in parts:
-            out.append(_Token("name", part, tok.pos + offset, part))
-            offset += len(part)
-    return out
+_LOGIC = {"And": sympy.And, "Or": sympy.Or, "Not": sympy.Not, "Eq": sympy.Eq, "Ne": sympy.Ne}
+_CLOSERS = {"(": ")", "{": "}", "|": "|"}
+# Words never split off a longer word, and functions that may be (sinx is sin x).
+_KNOWN_WORDS = frozenset({*FUNCTIONS, *_CONSTANTS, *_STUDENT_ALIASES, "True"})
+_SPLIT_FUNCTIONS = frozenset({*FUNCTIONS, *_STUDENT_ALIASES})
 
 
 def _magnitude(number: sympy.Expr) -> float:
@@ -284,20 +53,22 @@ def _magnitude(number: sympy.Expr) -> float:
 class _Parser:
     """Recursive descent over the tokens: sum > term > unary > power > postfix > atom."""
 
-    def __init__(self, tokens: list[_Token], names: Mapping[str, sympy.Expr],
-                 student: bool, limits: Limits) -> None:
+    def __init__(self, tokens: list[Token], names: Mapping[str, sympy.Basic],
+                 student: bool, limits: Limits, text: str = "") -> None:
         self.tokens = tokens
         self.names = names
         self.student = student
         self.limits = limits
+        self.text = text
         self.index = 0
         self.depth = 0
+        self.bars = 0  # how many |...| are open: inside one, '|' after an operand closes it
 
     # -- token helpers -------------------------------------------------------------
-    def _peek(self) -> _Token:
+    def _peek(self) -> Token:
         return self.tokens[self.index]
 
-    def _next(self) -> _Token:
+    def _next(self) -> Token:
         tok = self.tokens[self.index]
         self.index += 1
         return tok
@@ -306,13 +77,13 @@ class _Parser:
         tok = self._peek()
         return tok.kind == "op" and tok.value in values
 
-    def _enter(self, tok: _Token) -> None:
+    def _enter(self, tok: Token) -> None:
         self.depth += 1
         if self.depth > self.limits.max_depth:
-            raise _limit_error(f"the expression nests deeper than {self.limits.max_depth} levels "
+            raise limit_error(f"the expression nests deeper than {self.limits.max_depth} levels "
                                f"at position {tok.pos}", "max_depth", self.limits, tok.pos)
 
-    def _close(self, opener: _Token) -> None:
+    def _close(self, opener: Token) -> None:
         """Consume the bracket that closes ``opener`` or explain what is missing."""
         closer = _CLOSERS[opener.value]
         tok = self._next()
@@ -324,7 +95,7 @@ class _Parser:
         raise ExpressionError(f"expected {closer!r} to close {where}, found {tok.text!r} "
                               f"at position {tok.pos}", tok.pos)
 
-    def _unexpected(self, tok: _Token) -> ExpressionError:
+    def _unexpected(self, tok: Token) -> ExpressionError:
         if tok.kind == "end":
             before = self.tokens[self.index - 2].text if self.index >= 2 else ""
             return ExpressionError(
@@ -333,14 +104,14 @@ class _Parser:
         hint = ""
         if tok.value == ",":
             hint = ": commas only separate the arguments of a function"
-        elif tok.value in _COMPARE:
-            hint = ": comparisons are allowed only in Piecewise conditions"
+        elif tok.value in (*_COMPARE, "&", "~") or (tok.value == "|" and not self.student):
+            hint = ": comparisons and & | ~ are allowed only in Piecewise conditions"
         elif tok.value in (")", "}"):
             hint = ": nothing is open to close here"
         return ExpressionError(f"unexpected {tok.text!r} at position {tok.pos}{hint}", tok.pos)
 
     # -- guarded constructors --------------------------------------------------------
-    def _pow(self, base: sympy.Expr, exponent: sympy.Expr, tok: _Token) -> sympy.Expr:
+    def _pow(self, base: sympy.Expr, exponent: sympy.Expr, tok: Token) -> sympy.Expr:
         """Build base**exponent after checking that SymPy cannot blow up evaluating it."""
         limit = self.limits.max_exponent
         if isinstance(exponent, sympy.Number):
@@ -350,30 +121,31 @@ class _Parser:
             else:
                 size = abs(float(exponent))
             if size > limit:
-                raise _limit_error(f"the exponent {exponent} at position {tok.pos} is too large",
+                raise limit_error(f"the exponent {exponent} at position {tok.pos} is too large",
                                    "max_exponent", self.limits, tok.pos)
             numbers = base.atoms(sympy.Number)
             digits = abs(float(exponent)) * max(map(_magnitude, numbers), default=0.0)
             if digits > limit:
-                raise _limit_error(f"the power at position {tok.pos} would have about {digits:.0f} "
+                raise limit_error(f"the power at position {tok.pos} would have about {digits:.0f} "
                                    "digits", "max_exponent", self.limits, tok.pos)
         return sympy.Pow(base, exponent)
 
-    def _check_argument(self, name: str, arg: sympy.Expr, tok: _Token) -> None:
+    def _check_argument(self, name: str, arg: sympy.Expr, tok: Token) -> None:
         """Refuse factorial/gamma of a number so large that SymPy would compute it for ages."""
         if isinstance(arg, sympy.Number) and abs(arg) > self.limits.max_factorial:
-            raise _limit_error(f"{name} of {arg} at position {tok.pos} is too large",
+            raise limit_error(f"{name} of {arg} at position {tok.pos} is too large",
                                "max_factorial", self.limits, tok.pos)
 
-    def _apply(self, name: str, args: list[sympy.Expr], tok: _Token) -> sympy.Expr:
+    def _apply(self, name: str, args: list[sympy.Expr], tok: Token) -> sympy.Expr:
         """Call the whitelisted builder for ``name`` after the argument checks."""
-        low, high = _ARITY.get(name, (1, 1))
+        spec = _BUILDERS[name]
+        low, high = spec.arity
         if len(args) < low or (high is not None and len(args) > high):
             want = f"{low}" if low == high else f"{low} or {high}" if high else f"at least {low}"
             raise ExpressionError(f"{name} takes {want} argument{'s' if want != '1' else ''}, "
                                   f"got {len(args)}", tok.pos)
-        if name in _BIG_ARGUMENT:
-            self._check_argument(name, args[0], tok)
+        for index in spec.bounded:
+            self._check_argument(name, args[index], tok)
         if name == "sqrt":
             return self._pow(args[0], sympy.Rational(1, 2), tok)
         try:
@@ -409,6 +181,7 @@ class _Parser:
                 self._next()
                 right = self._unary()
                 if tok.value == "/":
+                    self._check_division(first, tok)
                     right = self._pow(right, sympy.Integer(-1), tok)
                 factors.append(right)
             elif self._starts_operand(tok):
@@ -419,20 +192,34 @@ class _Parser:
             else:
                 return self._check_number(sympy.Mul(*factors), first)
 
-    def _check_number(self, expr: sympy.Expr, tok: _Token) -> sympy.Expr:
+    def _check_number(self, expr: sympy.Expr, tok: Token) -> sympy.Expr:
         """Refuse a product whose numeric coefficient has grown past max_exponent digits."""
         coefficient = expr.as_coeff_Mul()[0] if expr.is_Mul else expr
         digits = _magnitude(coefficient)
         if digits > self.limits.max_exponent:
-            raise _limit_error(f"the product starting at position {tok.pos} has a number of "
+            raise limit_error(f"the product starting at position {tok.pos} has a number of "
                                f"about {digits:.0f} digits", "max_exponent", self.limits, tok.pos)
         return expr
 
-    def _starts_operand(self, tok: _Token) -> bool:
+    def _starts_operand(self, tok: Token) -> bool:
         opens = tok.kind == "op" and tok.value in ("(", "{", "sqrt", "frac")
-        return opens or tok.kind in ("num", "name")
+        bar = tok.kind == "op" and tok.value == "|" and self.bars == 0 and self.student
+        return opens or bar or tok.kind in ("num", "name")
 
-    def _check_implicit(self, tok: _Token) -> None:
+    def _check_division(self, first: Token, slash: Token) -> None:
+        """Refuse 1/2x and x/2y: a divisor followed by an implicit product reads two ways."""
+        tok = self._peek()
+        if not (self.student and self._starts_operand(tok)):
+            return
+        left = self.text[first.pos:slash.pos].strip()
+        divisor = self.text[slash.pos + len(slash.text):tok.pos].strip()
+        rest = tok.text if tok.kind != "op" else "(...)"
+        raise ExpressionError(
+            f"'{left}/{divisor}{rest}' at position {first.pos} can be read two ways: "
+            f"({left}/{divisor})*{rest} or {left}/({divisor}*{rest}); write the one you mean "
+            "with * and parentheses", slash.pos)
+
+    def _check_implicit(self, tok: Token) -> None:
         """Allow 2x, x y, (a)(b) only in student mode, and never a number on the right."""
         before = self.tokens[self.index - 1].text
         if not self.student:
@@ -478,25 +265,36 @@ class _Parser:
             return self._number(tok)
         if tok.kind == "name":
             return self._name(tok)
-        if tok.kind == "op" and tok.value in ("(", "{", "sqrt", "frac"):
+        if tok.kind == "op" and tok.value == "|" and not self.student:
+            raise ExpressionError(f"'|' at position {tok.pos}: absolute value bars are accepted "
+                                  "only in student answers; problem files write Abs(...)", tok.pos)
+        if tok.kind == "op" and tok.value in ("(", "{", "sqrt", "frac", "|"):
             self._enter(tok)
             expr = self._nested(tok)
             self.depth -= 1
             return expr
         raise self._unexpected(tok)
 
-    def _nested(self, tok: _Token) -> sympy.Expr:
+    def _nested(self, tok: Token) -> sympy.Expr:
         """A bracketed group, √atom or \\frac{a}{b}; ``tok`` is already consumed."""
         if tok.value == "sqrt":
             return self._pow(self._atom(), sympy.Rational(1, 2), tok)
         if tok.value == "frac":
             numerator = self._braced(tok)
             return sympy.Mul(numerator, self._pow(self._braced(tok), sympy.Integer(-1), tok))
+        if tok.value == "|":
+            self.bars += 1
+            inside = self._sum()
+            self._close(tok)
+            self.bars -= 1
+            return sympy.Abs(inside)
+        outside, self.bars = self.bars, 0  # a bracket starts afresh: |(|x|)| reads as written
         expr = self._sum()
         self._close(tok)
+        self.bars = outside
         return expr
 
-    def _braced(self, frac: _Token) -> sympy.Expr:
+    def _braced(self, frac: Token) -> sympy.Expr:
         opener = self._next()
         if not (opener.kind == "op" and opener.value == "{"):
             raise ExpressionError(f"\\frac at position {frac.pos} needs two groups in braces: "
@@ -505,16 +303,23 @@ class _Parser:
         self._close(opener)
         return expr
 
-    def _number(self, tok: _Token) -> sympy.Expr:
+    def _number(self, tok: Token) -> sympy.Expr:
         mantissa, _, exponent = tok.value.lower().partition("e")
         value = sympy.Rational(mantissa)
         return value * sympy.Integer(10) ** int(exponent) if exponent else value
 
-    def _name(self, tok: _Token) -> sympy.Expr:
-        """Resolve a name: the caller's names first, then functions, then constants."""
+    def _name(self, tok: Token) -> sympy.Expr:
+        """Resolve a name: the caller's names first, then functions, then constants.
+
+        A name mapped to a ``sympy.Lambda`` is a function the problem declares.
+        """
         name = tok.value
         if name in self.names:
-            return self.names[name]
+            value = self.names[name]
+            if isinstance(value, sympy.Lambda):
+                return self._call(name, tok, value)
+            self._check_not_called(tok)
+            return value
         function = _STUDENT_ALIASES.get(name, name) if self.student else name
         if function in FUNCTIONS:
             return self._call(function, tok)
@@ -523,25 +328,108 @@ class _Parser:
         if name in _STUDENT_ALIASES:
             raise ExpressionError(f"{name!r} at position {tok.pos} is accepted only in student "
                                   f"answers: write {_STUDENT_ALIASES[name]}", tok.pos)
-        allowed = ", ".join(sorted(self.names))
+        allowed = ", ".join(sorted(n for n in self.names if n.isascii()))
         where = f"the names you can use here are {allowed}" if allowed else "no names are allowed"
-        raise ExpressionError(f"unknown name {name!r} at position {tok.pos}; {where}", tok.pos)
+        called = ""
+        if self._is("(") and self._peek().pos == tok.pos + len(tok.text):
+            called = f"; {name} is not a function in this problem"
+        spelled = f" ({GREEK[tok.text][0]})" if tok.text in GREEK else ""
+        raise ExpressionError(f"unknown name {tok.text!r}{spelled} at position {tok.pos}{called}; "
+                              f"{where}", tok.pos)
 
-    def _call(self, name: str, tok: _Token) -> sympy.Expr:
+    def _check_not_called(self, tok: Token) -> None:
+        """Refuse Phi(x) when Phi is a variable: a call or a product? (x(y+1) is a product)."""
+        after = self._peek()
+        one_letter = len(tok.text) == 1 or tok.text.startswith("\\")  # x, σ, \sigma
+        if not (self.student and not one_letter and after.kind == "op" and after.value == "("
+                and after.pos == tok.pos + len(tok.text)):
+            return
+        name = tok.value
+        hidden = f" (the function {name} is hidden by it)" if name in FUNCTIONS else ""
+        raise ExpressionError(f"{tok.text}(...) at position {tok.pos}: {name} is a variable here"
+                              f"{hidden}, not a function; for the product write {tok.text}*(...)",
+                              tok.pos)
+
+    def _call(self, name: str, tok: Token, declared: sympy.Lambda | None = None) -> sympy.Expr:
+        power = self._function_power(tok) if self.student and self._is("**") else None
         opener = self._peek()
         brace = self.student and self._is("{")
+        if self.student and not (self._is("(") or brace) and name != "Piecewise":
+            first = self._peek()
+            if first.kind in ("num", "name") or (first.kind == "op" and first.value in ("|", "sqrt")):
+                self._enter(tok)
+                args = [self._bare_argument()]
+                self.depth -= 1
+                result = (self._apply_declared(name, declared, args, tok) if declared is not None
+                          else self._apply(name, args, tok))
+                return result if power is None else self._pow(result, power, tok)
         if not (self._is("(") or brace):
             raise ExpressionError(f"function {tok.text!r} at position {tok.pos} needs its argument "
                                   f"in parentheses: write {tok.text}(...)", tok.pos)
+        result = self._call_arguments(name, tok, opener, declared)
+        return result if power is None else self._pow(result, power, tok)
+
+    def _function_power(self, tok: Token) -> sympy.Expr:
+        """sin^2(x) and sin²(x) are sin(x)**2; sin^-1(x) reads two ways and is refused."""
+        caret = self._next()
+        self._enter(caret)
+        exponent = self._unary()
+        self.depth -= 1
+        if isinstance(exponent, sympy.Integer) and exponent > 0:
+            return exponent
+        if exponent == -1:
+            raise ExpressionError(f"{tok.text}^-1 at position {tok.pos} can be read two ways: "
+                                  f"the inverse function or 1/{tok.text}(...); write "
+                                  f"a{tok.text}(...) or 1/{tok.text}(...)"
+                                  if tok.text in ("sin", "cos", "tan", "sinh", "cosh", "tanh")
+                                  else f"{tok.text}^-1 at position {tok.pos}: write "
+                                  f"1/{tok.text}(...)", tok.pos)
+        raise ExpressionError(f"a power written between a function and its argument at position "
+                              f"{caret.pos} must be a positive whole number: write "
+                              f"{tok.text}(...)^k instead", caret.pos)
+
+    def _bare_argument(self) -> sympy.Expr:
+        """The argument of a function written without parentheses (ln x, sin x^2, sin 2x):
+        the implicit product of numbers, names and their powers up to the next operator,
+        bracket or function (docs/answers.md)."""
+        factors = [self._power()]
+        while self._peek().kind in ("num", "name") and not self._names_function(self._peek()):
+            self._check_implicit(self._peek())
+            factors.append(self._power())
+        return factors[0] if len(factors) == 1 else sympy.Mul(*factors)
+
+    def _names_function(self, tok: Token) -> bool:
+        value = self.names.get(tok.value)
+        if value is not None:
+            return isinstance(value, sympy.Lambda)
+        return tok.value in FUNCTIONS or tok.value in _STUDENT_ALIASES
+
+    def _call_arguments(self, name: str, tok: Token, opener: Token,
+                        declared: sympy.Lambda | None) -> sympy.Expr:
+        """The arguments in brackets after a function name, then the function applied."""
         self._next()
         self._enter(opener)
+        outside, self.bars = self.bars, 0
         if name == "Piecewise":
             args = self._piecewise_args()
         else:
             args = self._arguments(closer=_CLOSERS[opener.value])
         self._close(opener)
+        self.bars = outside
         self.depth -= 1
+        if declared is not None:
+            return self._apply_declared(name, declared, args, tok)
         return self._apply(name, args, tok)
+
+    def _apply_declared(self, name: str, function: sympy.Lambda, args: list[sympy.Expr],
+                        tok: Token) -> sympy.Expr:
+        """Apply a function the problem declares ([functions] in its file) to ``args``."""
+        want = len(function.variables)
+        if len(args) != want:
+            raise ExpressionError(f"{name} takes {want} argument{'s' if want != 1 else ''}, "
+                                  f"got {len(args)}", tok.pos)
+        result: sympy.Expr = function(*args)
+        return result
 
     def _arguments(self, closer: str) -> list[sympy.Expr]:
         if self._is(closer):
@@ -577,10 +465,91 @@ class _Parser:
         return sympy.Tuple(expr, condition)
 
     def _condition(self) -> sympy.Basic:
-        tok = self._peek()
-        if tok.kind == "name" and tok.value == "True":
+        """A Piecewise condition: comparisons joined by & | ~ (or And, Or, Not, Eq, Ne)."""
+        terms = [self._condition_and()]
+        while self._is("|"):
             self._next()
-            return sympy.true
+            terms.append(self._condition_and())
+        return terms[0] if len(terms) == 1 else sympy.Or(*terms)
+
+    def _condition_and(self) -> sympy.Basic:
+        terms = [self._condition_not()]
+        while self._is("&"):
+            self._next()
+            terms.append(self._condition_not())
+        return terms[0] if len(terms) == 1 else sympy.And(*terms)
+
+    def _condition_not(self) -> sympy.Basic:
+        if not self._is("~"):
+            return self._condition_atom()
+        tok = self._next()
+        self._enter(tok)
+        inner = self._condition_not()
+        self.depth -= 1
+        return sympy.Not(inner)
+
+    def _condition_atom(self) -> sympy.Basic:
+        tok = self._peek()
+        if tok.kind == "name" and tok.value in ("True", "False"):
+            self._next()
+            return sympy.true if tok.value == "True" else sympy.false
+        if tok.kind == "name" and tok.value in _LOGIC and tok.value not in self.names:
+            return self._logic_call()
+        if self._is("(") and self._holds_condition():
+            opener = self._next()
+            self._enter(opener)
+            inner = self._condition()
+            self._close(opener)
+            self.depth -= 1
+            return inner
+        return self._comparison()
+
+    def _holds_condition(self) -> bool:
+        """Whether the bracket at the current token holds a condition, not arithmetic."""
+        level = 0
+        for tok in self.tokens[self.index:]:
+            if tok.kind == "op" and tok.value in ("(", "{"):
+                level += 1
+            elif tok.kind == "op" and tok.value in (")", "}"):
+                level -= 1
+                if level == 0:
+                    return False
+            elif level == 1 and ((tok.kind == "op" and tok.value in (*_COMPARE, "&", "~"))
+                                 or (tok.kind == "name" and tok.value in (*_LOGIC, "True",
+                                                                          "False"))):
+                return True
+            elif tok.kind == "end":
+                return False
+        return False
+
+    def _logic_call(self) -> sympy.Basic:
+        """And(c, ...), Or(c, ...), Not(c), Eq(a, b), Ne(a, b) inside a condition."""
+        tok = self._next()
+        opener = self._next()
+        if not (opener.kind == "op" and opener.value == "("):
+            raise ExpressionError(f"{tok.value} at position {tok.pos} needs its arguments in "
+                                  f"parentheses: write {tok.value}(...)", tok.pos)
+        self._enter(opener)
+        read = self._sum if tok.value in ("Eq", "Ne") else self._condition
+        args = [read()]
+        while self._is(","):
+            self._next()
+            args.append(read())
+        self._close(opener)
+        self.depth -= 1
+        want = {"Not": (1, 1), "Eq": (2, 2), "Ne": (2, 2)}.get(tok.value, (1, None))
+        if len(args) < want[0] or (want[1] is not None and len(args) > want[1]):
+            raise ExpressionError(f"{tok.value} at position {tok.pos} takes "
+                                  f"{want[0] if want[0] == want[1] else 'at least 1'} "
+                                  f"argument(s), got {len(args)}", tok.pos)
+        try:
+            result: sympy.Basic = _LOGIC[tok.value](*args)
+        except TypeError as exc:
+            raise ExpressionError(f"{tok.value}(...) at position {tok.pos} is invalid: {exc}",
+                                  tok.pos) from None
+        return result
+
+    def _comparison(self) -> sympy.Basic:
         left = self._sum()
         op = self._next()
         if not (op.kind == "op" and op.value in _COMPARE):
@@ -597,12 +566,12 @@ def _check_size(expr: sympy.Basic, limits: Limits) -> None:
     """Count the tree's nodes, stopping as soon as the limit is passed."""
     for count, _ in enumerate(sympy.preorder_traversal(expr), start=1):
         if count > limits.max_nodes:
-            raise _limit_error(f"the expression has more than {limits.max_nodes} parts",
+            raise limit_error(f"the expression has more than {limits.max_nodes} parts",
                                "max_nodes", limits)
 
 
-def parse_expression(text: str, names: Mapping[str, sympy.Expr], *, student: bool = False,
-                     limits: Limits = Limits()) -> sympy.Expr:
+def parse_expression(text: str, names: Mapping[str, sympy.Basic], *, student: bool = False,
+                     limits: Limits = STUDENT_LIMITS) -> sympy.Expr:
     """Parse ``text`` into a SymPy expression over ``names``, without evaluating code.
 
     Args:
@@ -624,22 +593,22 @@ def parse_expression(text: str, names: Mapping[str, sympy.Expr], *, student: boo
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be text, not {type(text).__name__}")
     if len(text) > limits.max_length:
-        raise _limit_error(f"answer is {len(text)} characters long", "max_length", limits)
+        raise limit_error(f"answer is {len(text)} characters long", "max_length", limits)
     if not text.strip():
         raise ExpressionError("the answer is empty", 0)
-    tokens = _tokenize(text, student, limits)
+    tokens = tokenize(text, student, limits)
     if student:
-        tokens = _split_names(tokens, names)
+        tokens = split_names(tokens, names, _KNOWN_WORDS, _SPLIT_FUNCTIONS)
     try:
-        expr = _Parser(tokens, names, student, limits).parse()
+        expr = _Parser(tokens, names, student, limits, text).parse()
     except RecursionError:
         what = "the expression nests too deeply for Python"
-        raise _limit_error(what, "max_depth", limits) from None
+        raise limit_error(what, "max_depth", limits) from None
     _check_size(expr, limits)
     return expr
 
 
-def parse_number(text: str, *, limits: Limits = Limits()) -> sympy.Expr:
+def parse_number(text: str, *, limits: Limits = STUDENT_LIMITS) -> sympy.Expr:
     """Parse a number, fraction or constant expression such as ``3/4``, ``2pi`` or ``e^2``.
 
     Student syntax is accepted; no names are.

@@ -8,14 +8,15 @@ derivative of a stage (or expression) with respect to a symbol or a stage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import sympy
 
 from gradcheck.tolerances import Tolerance
 
 Kind = Literal["expression", "value"]
-DIAGNOSES = ("sign", "factor", "chain", "wrt", "forward", "extra-symbol")
+DIAGNOSES = ("sign", "factor", "chain", "wrt", "forward", "extra-symbol", "path", "term",
+             "product", "activation", "edge", "value", "plugged", "rounding", "given-point", "zero")
 DEFAULT_DOMAIN = (-2.0, 2.0)
 
 
@@ -28,7 +29,8 @@ def sym(name: str) -> sympy.Symbol:
 class SymbolSpec:
     """An input of the problem.
 
-    ``shape`` is () for a scalar; vectors and matrices are reserved for a later version.
+    ``shape`` is () for a scalar; an array problem's entries are scalar symbols too
+    (see gradcheck.arrays.model).
     """
 
     name: str
@@ -36,6 +38,20 @@ class SymbolSpec:
     domain: tuple[float, float] = DEFAULT_DOMAIN
     description: str = ""
     shape: tuple[int, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    """A function the problem declares: ``name(args) = body`` ([functions] in the file).
+
+    ``function`` is the ``sympy.Lambda``; expressions that call it are expanded when read.
+    """
+
+    name: str
+    args: tuple[str, ...]
+    body: str
+    function: sympy.Lambda
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ class AnswerTest:
     answer: str
     expect: Literal["accept", "reject"]
     diagnosis: str | None = None
+    feedback: str | None = None  # the teacher's words for an answer equivalent to this one
 
 
 @dataclass(frozen=True)
@@ -98,6 +115,11 @@ class Problem:
     source: str = ""
     statement: str = ""
     tolerance: Tolerance | None = None
+    hide_expected: bool = False  # keep the truth out of student-facing feedback
+    functions: tuple[FunctionDef, ...] = ()
+    # Vectors and matrices: the array model (gradcheck.arrays.model.ArrayModel); ``symbols`` are then
+    # its free entries and ``questions`` ask for whole arrays. None for a scalar problem.
+    arrays: Any = None
 
     @property
     def symbol_names(self) -> tuple[str, ...]:
@@ -126,9 +148,17 @@ class Problem:
         known = ", ".join(q.id for q in self.questions)
         raise KeyError(f"problem {self.id!r} has no question {question_id!r}; its questions are {known}")
 
-    def names(self) -> dict[str, sympy.Symbol]:
-        """Every name an expression in this problem may use, mapped to its symbol."""
-        return {n: sym(n) for n in (*self.symbol_names, *self.stage_names)}
+    def names(self) -> dict[str, sympy.Basic]:
+        """Every name an expression in this problem may use, for the parser.
+
+        Symbols and stages map to their symbol, a symbol's aliases to that symbol, and a
+        declared function to its ``sympy.Lambda``.
+        """
+        names: dict[str, sympy.Basic] = {n: sym(n) for n in (*self.symbol_names, *self.stage_names)}
+        for spec in self.symbols:
+            names.update({alias: sym(spec.name) for alias in spec.aliases})
+        names.update({f.name: f.function for f in self.functions})
+        return names
 
     @property
     def given_point(self) -> dict[str, float] | None:

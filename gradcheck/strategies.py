@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from gradcheck.problem import Problem, sym
 
-__all__ = ["equal_rewrites", "expressions", "perturbations", "points"]
+__all__ = ["equal_rewrites", "expressions", "perturbations", "points", "small_perturbations"]
 
 # Where perturbations are told apart from the original (inside every default domain).
 _PROBES = tuple(sympy.Rational(n, d) for n, d in ((3, 7), (-5, 4), (11, 6), (-2, 9)))
@@ -177,3 +177,24 @@ def _differs(a: sympy.Expr, b: sympy.Expr) -> bool:
         if abs(va - vb) > _MIN_DIFFERENCE * max(1.0, abs(vb)):
             return True
     return False
+
+
+def small_perturbations(expr: sympy.Expr, symbol: sympy.Symbol,
+                        domain: tuple[float, float] = (-2.0, 2.0)) -> st.SearchStrategy[sympy.Expr]:
+    """Expressions that differ from ``expr`` only a little, or only on a small part of the
+    domain of ``symbol``: what a grader that samples a few float64 points may miss.
+
+    A narrow tent (half-width 1e-3) or a step (Heaviside) at a random place inside the
+    domain, a relative change of 1e-7, and a term that is 0 where it is defined but
+    undefined on part of the domain (``sqrt(x - c)*Heaviside(c - x)``: undefined for x < c).
+    """
+    low, high = domain
+    where = st.integers(1, 99).map(lambda k: sympy.Rational(k, 100) * (high - low) + low)
+    u = symbol
+    options = [
+        where.map(lambda c: expr + sympy.Max(0, 1 - 1000 * sympy.Abs(u - c))),
+        where.map(lambda c: expr + sympy.Heaviside(u - c)),
+        where.map(lambda c: expr + sympy.sqrt(u - c) * sympy.Heaviside(c - u)),
+        st.just((1 + sympy.Rational(1, 10**7)) * expr if expr != 0 else expr + u / 10**7),
+    ]
+    return st.one_of(options)

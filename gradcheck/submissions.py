@@ -11,19 +11,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from gradcheck.errors import FileAccessError, UsageError
 
-__all__ = ["COLUMNS", "Submission", "broken_submission", "parse_submissions",
+__all__ = ["COLUMNS", "Submission", "broken_submission", "iter_submissions", "parse_submissions",
            "read_submissions"]
 
 COLUMNS = ("student", "problem", "question", "answer")
 Format = Literal["csv", "jsonl"]
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+RECORD_LINES = 1000  # a CSV record (quoted newlines) spans at most this many lines
 
 
 @dataclass(frozen=True)
@@ -58,22 +60,52 @@ def read_submissions(path: str | Path, format: Format | None = None) -> tuple[Su
         student,problem,question,answer,comment
         ada,linear-regression,dloss_dw,2x(wx-y),first try
     """
+    return tuple(iter_submissions(path, format))
+
+
+def iter_submissions(path: str | Path, format: Format | None = None) -> Iterator[Submission]:
+    """Read a submissions file as a stream, one line at a time (memory does not grow with
+    the file); the same submissions as ``read_submissions``.
+
+    The file is opened and a CSV header read before this returns, so a file that cannot
+    be read raises here (UsageError), not while iterating.
+    """
     path = Path(path)
+    if format is None:
+        format = "jsonl" if path.suffix.lower() in JSONL_SUFFIXES else "csv"
+    if format not in ("csv", "jsonl"):
+        raise UsageError(f"unknown submissions format {format!r}; use csv or jsonl")
     try:
-        data = path.read_bytes()
+        handle = open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        start = handle.buffer.peek(4)[:4]  # type: ignore[attr-defined]
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
         raise UsageError(f"{path}: cannot read the submissions file: {exc.strerror}") from exc
     except OSError as exc:  # it is there, but no permission or a failing disk: exit 4
         raise FileAccessError(f"{path}: cannot read the submissions file: "
                               f"{exc.strerror}") from exc
-    if format is None:
-        format = "jsonl" if path.suffix.lower() in JSONL_SUFFIXES else "csv"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00\x00" in data[:4]:
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00\x00" in start:
+        handle.close()
         raise UsageError(f"{path}: is UTF-16 or UTF-32 text; save it as UTF-8")
     try:
-        return parse_submissions(_decode(data), format)
+        lines = _Lines(handle)
+        rows = _jsonl(lines) if format == "jsonl" else _csv(lines)
+        first = next(rows, None)  # reads the CSV header now
     except UsageError as exc:
+        handle.close()
         raise UsageError(f"{path}: {exc}") from None
+    except OSError as exc:
+        handle.close()
+        raise FileAccessError(f"{path}: cannot read the submissions file: "
+                              f"{exc.strerror}") from exc
+    return _closing(handle, first, rows)
+
+
+def _closing(handle: io.TextIOBase, first: Submission | None,
+             rest: Iterator[Submission]) -> Iterator[Submission]:
+    with handle:
+        if first is not None:
+            yield first
+            yield from rest
 
 
 def parse_submissions(text: str, format: Format) -> tuple[Submission, ...]:
@@ -83,16 +115,46 @@ def parse_submissions(text: str, format: Format) -> tuple[Submission, ...]:
     ...                   "jsonl")[0].answer
     'x'
     """
+    lines = _Lines(io.StringIO(text, newline=""))
     if format == "jsonl":
-        return tuple(_jsonl(text))
+        return tuple(_jsonl(lines))
     if format == "csv":
-        return tuple(_csv(text))
+        return tuple(_csv(lines))
     raise UsageError(f"unknown submissions format {format!r}; use csv or jsonl")
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 with or without BOM; undecodable bytes survive as surrogates and break their line."""
-    return data.decode("utf-8-sig", errors="surrogateescape")
+class _Lines:
+    """Physical lines of a text stream opened with ``newline=""`` (split only at \\n, \\r\\n and
+    \\r, not at U+2028 and friends), with a look-ahead for CSV records that span lines."""
+
+    def __init__(self, stream: Iterable[str]) -> None:
+        self.source = iter(stream)
+        self.ahead: deque[str] = deque()
+        self.number = 0  # the number of the line ``ahead[0]`` (or the next line read)
+
+    def peek(self, count: int) -> Iterator[str]:
+        """The next lines, without consuming them: at most ``count``."""
+        for i in range(count):
+            if i == len(self.ahead):
+                line = next(self.source, None)
+                if line is None:
+                    return
+                self.ahead.append(line)
+            yield self.ahead[i]
+
+    def take(self, count: int) -> None:
+        for _ in range(count):
+            self.ahead.popleft()
+        self.number += count
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        while True:
+            line = next(self.peek(1), None)
+            if line is None:
+                return
+            number = self.number
+            self.take(1)
+            yield number, line
 
 
 def _problem_with(values: Mapping[str, object]) -> str | None:
@@ -140,13 +202,9 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
 
 
-def _lines(text: str) -> list[str]:
-    """Physical lines, split only at \\n, \\r\\n and \\r (not at U+2028 and friends)."""
-    return io.StringIO(text, newline="").readlines()
-
-
-def _jsonl(text: str) -> Iterator[Submission]:
-    for row, line in enumerate(_lines(text), start=1):
+def _jsonl(lines: _Lines) -> Iterator[Submission]:
+    for index, line in lines:
+        row = index + 1
         if not line.strip():
             continue
         try:
@@ -167,36 +225,38 @@ def _jsonl(text: str) -> Iterator[Submission]:
         yield _submission(row, line, value)
 
 
-def _csv(text: str) -> Iterator[Submission]:
+def _csv(lines: _Lines) -> Iterator[Submission]:
     """Records in order; a broken record that spans lines breaks only its first line.
 
-    An unbalanced quote would otherwise swallow every row after it.
+    An unbalanced quote would otherwise swallow every row after it (a record is read
+    over at most RECORD_LINES lines).
     """
-    lines = _lines(text)
-    header, line = _header(lines)
+    header = _header(lines)
     index = {name: header.index(name) for name in COLUMNS}
-    while line < len(lines):
-        row = line  # the header is line 0, so the data line number is the list index
-        fields, used, reason = _record(lines, line)
+    while True:
+        row = lines.number  # the header is line 0, so the data line number is the line index
+        raw = next(lines.peek(1), None)
+        if raw is None:
+            return
+        fields, used, reason = _record(lines)
         if reason is None and not any(f.strip() for f in fields):
-            line += used
+            lines.take(used)
             continue
         if reason is None and len(fields) != len(header):
             reason = f"has {len(fields)} fields but the header has {len(header)}"
         if reason is not None and used > 1:
             reason += " (an unbalanced quote?)"
             used = 1
-        raw = lines[line]
-        line += used
+        lines.take(used)
         if reason is not None:  # no field of a broken line is trusted, even one that reads well
             yield broken_submission(row, raw, reason)
             continue
         yield _submission(row, raw, {name: fields[i] for name, i in index.items()})
 
 
-def _record(lines: list[str], start: int) -> tuple[list[str], int, str | None]:
-    """The CSV record starting at line ``start``, how many lines it used, and an error."""
-    reader = csv.reader((lines[i] for i in range(start, len(lines))), strict=True)
+def _record(lines: _Lines) -> tuple[list[str], int, str | None]:
+    """The CSV record starting at the next line, how many lines it used, and an error."""
+    reader = csv.reader(lines.peek(RECORD_LINES), strict=True)
     try:
         fields = next(reader, [])
     except csv.Error as exc:
@@ -204,19 +264,21 @@ def _record(lines: list[str], start: int) -> tuple[list[str], int, str | None]:
     return fields, max(reader.line_num, 1), None
 
 
-def _header(lines: list[str]) -> tuple[list[str], int]:
-    if not lines:
+def _header(lines: _Lines) -> list[str]:
+    first = next(lines.peek(1), None)
+    if first is None:
         raise UsageError("the file is empty; it needs the header " + ",".join(COLUMNS))
-    fields, used, reason = _record(lines, 0)
+    fields, used, reason = _record(lines)
     if reason is not None:
         raise UsageError(f"the header line is {reason}")
+    lines.take(used)
     header = [name.strip().lower() for name in fields]
     missing = [name for name in COLUMNS if name not in header]
     if missing:
-        if "\x00" in lines[0] or _has_surrogates(lines[0]):
+        if "\x00" in first or _has_surrogates(first):
             raise UsageError("the first line is not CSV text (NUL bytes, or bytes that are not "
                              "UTF-8: a binary or UTF-16 file?); the first line must name the "
                              "columns " + ",".join(COLUMNS))
         raise UsageError(f"the header {_shown(','.join(header))} lacks {', '.join(missing)}; "
                          "the first line must name the columns " + ",".join(COLUMNS))
-    return header, used
+    return header

@@ -15,32 +15,14 @@ from typing import Any
 
 import sympy
 
+from gradcheck import ops
 from gradcheck.errors import UnsupportedFunctionError
 
-# SymPy function class -> op name. What is not here (and not handled in _node) cannot be compiled.
-FUNCTION_OPS: dict[type, str] = {
-    sympy.exp: "exp", sympy.log: "log",
-    sympy.sin: "sin", sympy.cos: "cos", sympy.tan: "tan",
-    sympy.sec: "sec", sympy.csc: "csc", sympy.cot: "cot",
-    sympy.asin: "asin", sympy.acos: "acos", sympy.atan: "atan", sympy.atan2: "atan2",
-    sympy.sinh: "sinh", sympy.cosh: "cosh", sympy.tanh: "tanh",
-    sympy.sech: "sech", sympy.csch: "csch", sympy.coth: "coth",
-    sympy.asinh: "asinh", sympy.acosh: "acosh", sympy.atanh: "atanh",
-    sympy.Abs: "abs", sympy.sign: "sign", sympy.Max: "max", sympy.Min: "min",
-    sympy.Heaviside: "heaviside", sympy.DiracDelta: "diracdelta",
-    sympy.erf: "erf", sympy.erfc: "erfc", sympy.gamma: "gamma", sympy.loggamma: "loggamma",
-    sympy.polygamma: "polygamma", sympy.floor: "floor", sympy.ceiling: "ceiling",
-    sympy.factorial: "factorial",
-}
-RELATION_OPS: dict[type, str] = {
-    sympy.StrictLessThan: "lt", sympy.LessThan: "le", sympy.StrictGreaterThan: "gt",
-    sympy.GreaterThan: "ge", sympy.Equality: "eq", sympy.Unequality: "ne",
-    sympy.And: "and", sympy.Or: "or", sympy.Not: "not",
-}
-# Ops whose derivative is not defined everywhere: the complex step does not apply to them.
-NON_ANALYTIC = frozenset({"abs", "sign", "max", "min", "heaviside", "diracdelta", "floor",
-                          "ceiling", "piecewise", "lt", "le", "gt", "ge", "eq", "ne", "and",
-                          "or", "not"})
+# SymPy class -> op name, and the ops the complex step may not go through: both read from
+# the op registry (gradcheck.ops). What is not there (and not handled in _node) cannot be compiled.
+_SYMPY_OPS = ops.sympy_ops()
+FUNCTION_OPS: dict[type, str] = {cls: op.name for cls, op in _SYMPY_OPS.items()}
+NON_ANALYTIC = frozenset(op.name for op in ops.OPS if not op.analytic)
 
 
 @dataclass(frozen=True)
@@ -70,13 +52,21 @@ class Tape:
         return not (self.ops & NON_ANALYTIC)
 
 
-def build_tape(exprs: Sequence[sympy.Expr], inputs: Sequence[sympy.Symbol]) -> Tape:
+def build_tape(exprs: Sequence[sympy.Expr], inputs: Sequence[sympy.Symbol],
+               bindings: Sequence[tuple[sympy.Symbol, sympy.Expr]] = ()) -> Tape:
     """Compile expressions over ``inputs`` to one shared tape.
+
+    ``bindings`` is a straight-line program, ``(symbol, expr)`` in evaluation order: each
+    expr may use the inputs and the symbols bound before it, and each symbol then reads
+    its slot. A deep graph compiles this way in time linear in its size, where the
+    expression with every stage substituted in can grow exponentially.
 
     Raises:
         UnsupportedFunctionError: for any function outside the table (backend "tape").
     """
     builder = _Builder(inputs)
+    for symbol, expr in bindings:
+        builder.slots[symbol] = builder.slot(sympy.sympify(expr))
     outputs = tuple(builder.slot(sympy.sympify(e)) for e in exprs)
     return Tape(len(inputs), tuple(builder.instructions), outputs)
 
@@ -94,6 +84,10 @@ class _Builder:
 
     def slot(self, expr: Any) -> int:
         if expr in self.slots:
+            return self.slots[expr]
+        row = _SYMPY_OPS.get(getattr(expr, "func", None))  # type: ignore[arg-type]
+        if row is not None and row.rewrite is not None:
+            self.slots[expr] = self.slot(row.rewrite(*expr.args))
             return self.slots[expr]
         return self.emit(expr, self._node(expr))
 
@@ -117,7 +111,7 @@ class _Builder:
         if isinstance(expr, sympy.Piecewise):
             args = [self.slot(part) for pair in expr.args for part in pair]
             return Instruction("piecewise", tuple(args))
-        op = FUNCTION_OPS.get(expr.func) or RELATION_OPS.get(expr.func)
+        op = FUNCTION_OPS.get(expr.func)
         if op is None:
             raise UnsupportedFunctionError("tape", _name(expr), str(expr)[:80])
         return Instruction(op, self._args(expr.args))
@@ -153,17 +147,20 @@ Table = Mapping[str, Callable[..., Any]]
 
 
 def run_tape(tape: Tape, table: Table, inputs: Sequence[Any], const: Callable[[Any], Any],
-             backend: str) -> list[Any]:
+             backend: str, refused: Mapping[str, str] | None = None) -> list[Any]:
     """Evaluate a tape with a backend's op table; returns the output values.
 
-    ``const`` turns a Python constant into the backend's scalar (a float, a tensor).
+    ``const`` turns a Python constant into the backend's scalar (a float, a tensor);
+    ``refused`` says why the table lacks an op (from the registry), for the message.
 
     Raises:
         UnsupportedFunctionError: when the table lacks an op the tape uses.
     """
     missing = sorted(op for op in tape.ops if op not in table and op not in ("input", "const"))
     if missing:
-        raise UnsupportedFunctionError(backend, ", ".join(missing))
+        reasons = [(refused or {}).get(op, "") for op in missing]
+        raise UnsupportedFunctionError(backend, ", ".join(missing),
+                                       reason="; ".join(r for r in reasons if r))
     values: list[Any] = []
     for ins in tape.instructions:
         if ins.op == "input":

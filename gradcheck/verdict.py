@@ -74,6 +74,29 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """How a verdict was reached.
+
+    method: ``proved`` (the answer minus the truth simplified to 0 symbolically) or
+    ``sampled`` (equal in high precision at every point compared: the points shown in the
+    evidence and ``secret`` more that feedback never shows).
+    points: how many points were compared in all (shown and secret).
+    digits: significant digits of the high-precision comparisons (0: float64 only).
+    note: why a stronger numeric test was used, when it was (a proof that timed out).
+    """
+
+    method: Literal["proved", "sampled"]
+    points: int
+    secret: int = 0
+    digits: int = 0
+    note: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"method": self.method, "points": self.points, "secret": self.secret,
+                "digits": self.digits, "note": self.note}
+
+
+@dataclass(frozen=True)
 class GradeResult:
     """One graded answer.
 
@@ -83,6 +106,7 @@ class GradeResult:
     diagnosis: for a fail, one of problem.DIAGNOSES when a known mistake explains it.
     feedback: one or two sentences for the student.
     understood_as: the answer as gradcheck read it (SymPy text), when it could be read.
+    decision: how a pass (or a fail found only at secret points) was decided.
     """
 
     problem: str
@@ -97,6 +121,7 @@ class GradeResult:
     student: str | None = None
     row: int | None = None
     seed: int = 0
+    decision: Decision | None = None
 
     @property
     def passed(self) -> bool:
@@ -110,4 +135,5 @@ class GradeResult:
             "diagnosis": self.diagnosis, "feedback": self.feedback,
             "understood_as": self.understood_as, "expected": self.expected,
             "evidence": [e.to_dict() for e in self.evidence],
+            "decision": self.decision.to_dict() if self.decision else None,
         }

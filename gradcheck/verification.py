@@ -22,7 +22,7 @@ from gradcheck.parsing import FUNCTIONS, parse_expression
 from gradcheck.problem import DEFAULT_DOMAIN, Problem, Question, SymbolSpec, sym
 from gradcheck.verdict import GradeResult
 
-__all__ = ["parse_domain", "verify", "verify_problem"]
+__all__ = ["array_problem", "parse_domain", "parse_shape", "verify", "verify_problem"]
 
 # Numbers first, so the "e5" of "2e5" is not read as a name; LaTeX commands are skipped.
 _SCAN = re.compile(r"\\[A-Za-z]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|([A-Za-z_][A-Za-z0-9_]*)")
@@ -162,6 +162,79 @@ def _domains(domain: Mapping[str, tuple[float, float]],
     return {n: (float(lo), float(hi)) for n, (lo, hi) in domain.items()}
 
 
+def array_problem(function: str, wrt: str, shapes: Mapping[str, tuple[int, ...]],
+                  domain: Mapping[str, tuple[float, float]] | None = None) -> Problem:
+    """The in-memory array problem behind ``verify --shape``: numpy notation, one question.
+
+    Names with a shape are arrays; the other names in the function are scalars.
+
+    Raises:
+        UsageError: a bad shape, name or domain, or a function that cannot be read.
+    """
+    from gradcheck.arrays import model as arrays_model
+    from gradcheck.arrays.reader import FUNCTION_NAMES
+    from gradcheck.errors import ProblemError
+
+    if len(function) > 2000:
+        raise UsageError(f"the function is {len(function)} characters long; at most 2000")
+    names = [n for n in identifiers(function) if n not in FUNCTION_NAMES and n not in ("axis", "T")]
+    for name in [*shapes, *names]:
+        check_name(name, "--shape" if name in shapes else "--function")
+    unknown = sorted(set(shapes) - set(names))
+    if unknown:
+        raise UsageError(f"--shape {unknown[0]}: {unknown[0]!r} does not appear in the function")
+    if wrt not in names:
+        raise UsageError(f"--wrt {wrt!r} does not appear in the function; its variables are "
+                         + (", ".join(names) or "none"))
+    symbols: dict[str, dict[str, object]] = {}
+    for name in names:
+        spec: dict[str, object] = {"shape": list(shapes.get(name, ()))}
+        if domain and name in domain:
+            spec["domain"] = list(domain[name])
+        symbols[name] = spec
+    data = {"symbols": symbols, "graph": {"f": function},
+            "questions": [{"id": QUESTION_ID, "of": "f", "wrt": wrt}]}
+
+    class _Source:
+        path = "<verify>"
+
+        def error(self, key: str, message: str, hint: str = "") -> ProblemError:
+            return ProblemError("--function", key, message, hint)
+
+        def check_keys(self, table: Mapping[str, object], allowed: set[str], key: str) -> None:
+            return None
+
+        def string(self, table: Mapping[str, object], name: str, key: str, *, required: bool = False) -> str:
+            value = table.get(name, "")
+            return value if isinstance(value, str) else ""
+
+    try:
+        return arrays_model.load(_Source(), data, pid="verify", title=f"d/d{wrt} {function}", source="",
+                                 statement="", tolerance=None)
+    except ProblemError as exc:
+        where = exc.key.replace("graph.f", "--function").replace("symbols.", "--shape ")
+        raise UsageError(f"{where}: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")) from None
+
+
+def parse_shape(text: str) -> tuple[str, tuple[int, ...]]:
+    """Read ``NAME=ROWSxCOLS`` or ``NAME=N`` (a column vector), as given to ``--shape``.
+
+    >>> parse_shape("X=4x3"), parse_shape("w=3")
+    (('X', (4, 3)), ('w', (3,)))
+    """
+    name, eq, dims = text.partition("=")
+    try:
+        if not eq:
+            raise ValueError
+        shape = tuple(int(d) for d in dims.lower().replace("×", "x").split("x"))
+        if not 1 <= len(shape) <= 2 or min(shape) < 1:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--shape {text!r}: write NAME=ROWSxCOLS or NAME=N, e.g. X=4x3 or w=3") from None
+    check_name(name.strip(), "--shape")
+    return name.strip(), shape
+
+
 def parse_domain(text: str) -> tuple[str, tuple[float, float]]:
     """Read ``NAME=LOW:HIGH`` (as given to ``--domain``).
 
@@ -185,8 +258,12 @@ DEFAULT_TIME_LIMIT = 2.0
 
 def verify(function: str, wrt: str, answer: str, *,
            domain: Mapping[str, tuple[float, float]] | None = None, seed: int = 0,
-           points: int = 20, time_limit: float = DEFAULT_TIME_LIMIT) -> GradeResult:
+           points: int = 20, time_limit: float = DEFAULT_TIME_LIMIT,
+           shapes: Mapping[str, tuple[int, ...]] | None = None) -> GradeResult:
     """Is ``answer`` the derivative of ``function`` with respect to ``wrt``?
+
+    With ``shapes`` (``{"X": (4, 3), "w": (3,)}``) the names are vectors and matrices and the
+    texts use numpy notation (``sum((X @ w - y)**2)``; answers also ``2X^T(Xw - y)``).
 
     The function is bounded like an answer: reading, deriving and sampling it gets
     ``time_limit`` seconds, then grading the answer gets ``time_limit`` more. The work
@@ -219,6 +296,11 @@ def verify(function: str, wrt: str, answer: str, *,
         raise UsageError(f"the answer must be text, not {type(answer).__name__}")
 
     def work(mark: Callable[[str], None]) -> GradeResult:
+        if shapes:
+            mark("function")
+            problem = array_problem(function, wrt, shapes, domain)
+            mark("answer")
+            return grade(problem, QUESTION_ID, answer, seed=seed, points=points, time_limit=time_limit)
         return _verify(function, wrt, answer, domain, seed, points, time_limit, mark)
 
     try:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from gradcheck.errors import BackendUnavailableError, UsageError
-from gradcheck.tape import Tape
+
+if TYPE_CHECKING:  # the tape imports the op registry, which imports torch_ops from here
+    from gradcheck.tape import Tape
 
 
 class Backend(Protocol):

@@ -8,18 +8,7 @@ imported only when a ``TorchBackend`` is built; without torch that raises
 Points arrive as float64 numpy arrays; they are moved to ``device`` in ``dtype``, and
 every constant of the tape is created there too. Results come back as float64 numpy.
 
-Conventions at kinks, where autograd returns one subgradient and the symbolic
-derivative another (or none):
-
-- ``Abs``: torch's abs'(0) = 0; SymPy's d|x|/dx = sign(x), also 0 at 0.
-- ``Max``/``Min``: torch splits the gradient between tied arguments (Max(w, 0) at
-  w = 0 gives 1/2); relu'(0) = 0 in torch; SymPy's derivative holds Heaviside(0) = 1/2.
-- ``Heaviside``: SymPy's Heaviside(0) = 1/2 (its second argument); autograd gives 0
-  everywhere. ``DiracDelta`` is 0 off the origin and NaN on it (undefined, set aside).
-- ``floor``/``ceiling``/``sign`` and comparisons: zero gradient.
-
-The check sets aside points where one-sided differences disagree (kinks), so none of
-these choices is ever reported as a failure; the point is reported as non-differentiable.
+Conventions at kinks (torch's subgradients) are listed in ``gradcheck.backends.torch_ops``.
 
 Known limit: in a ``Piecewise`` whose unselected branch is undefined at a point (e.g.
 ``sqrt(x)`` for x < 0), torch's gradient of ``where`` is NaN there (0 * inf), which the
@@ -29,14 +18,13 @@ check reports as an autograd disagreement.
 from __future__ import annotations
 
 import functools
-import math
-import operator
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gradcheck.errors import BackendUnavailableError, UsageError
+from gradcheck import ops
+from gradcheck.errors import BackendUnavailableError, UnsupportedFunctionError, UsageError
 from gradcheck.tape import Tape, run_tape
 
 if TYPE_CHECKING:
@@ -57,81 +45,9 @@ def import_torch(name: str = "torch") -> Any:
     return torch
 
 
-def _piecewise(torch: Any, *args: Any) -> Any:
-    # SymPy's Piecewise takes the first true condition: fold from the last pair back.
-    result = torch.full_like(args[0], float("nan"))
-    for value, cond in reversed(list(zip(args[::2], args[1::2], strict=True))):
-        result = torch.where(cond, value, result)
-    return result
-
-
-def _heaviside(torch: Any, x: Any, h0: Any = 0.5) -> Any:
-    one, zero = torch.ones_like(x), torch.zeros_like(x)
-    return torch.where(x > 0, one, torch.where(x < 0, zero, h0 * one))
-
-
-def _diracdelta(torch: Any, x: Any, k: Any = 0) -> Any:
-    # Zero away from the origin; undefined (NaN) on it, so that point is set aside.
-    return torch.where(x == 0, torch.full_like(x, float("nan")), 0.0 * x)
-
-
-def _gamma(torch: Any, x: Any) -> Any:
-    # |gamma| = exp(lgamma); gamma < 0 exactly for x < 0 with floor(x) odd.
-    negative = (x < 0) & (torch.remainder(torch.floor(x), 2) == 1)
-    return torch.where(negative, -1.0, 1.0).to(x.dtype) * torch.exp(torch.lgamma(x))
-
-
-def _loggamma(torch: Any, x: Any) -> Any:
-    # scipy's loggamma (the numpy backend) is NaN for real x <= 0; torch.lgamma is log|gamma|.
-    return torch.where(x > 0, torch.lgamma(x), torch.full_like(x, float("nan")))
-
-
-def _polygamma(torch: Any, n: Any, x: Any) -> Any:
-    order = int(n.item() if hasattr(n, "item") else n)
-    if order == 0:
-        return torch.special.digamma(x)
-    # torch's trigamma kernel (polygamma(1, .)) is off by ~5e-10 relative in float64; the
-    # Hurwitz zeta form is exact to rounding, as for scipy, and differentiable in x.
-    sign = -1.0 if order % 2 == 0 else 1.0
-    return sign * math.factorial(order) * torch.special.zeta(float(order + 1), x)
-
-
 def build_table(torch: Any) -> dict[str, Any]:
-    """The op table over the given torch module: every op of the numpy backend's table."""
-    t = torch
-    with_torch = {
-        "piecewise": _piecewise, "heaviside": _heaviside, "diracdelta": _diracdelta,
-        "gamma": _gamma, "loggamma": _loggamma, "polygamma": _polygamma,
-    }
-    table: dict[str, Any] = {op: functools.partial(f, t) for op, f in with_torch.items()}
-    table.update({
-        "add": lambda *a: functools.reduce(operator.add, a),
-        "mul": lambda *a: functools.reduce(operator.mul, a),
-        "neg": operator.neg,
-        "reciprocal": torch.reciprocal,
-        "powi": lambda x, n: x * x if n == 2 else x**n,
-        "pow": torch.pow,
-        "sqrt": torch.sqrt,
-        "exp": torch.exp, "log": torch.log,
-        "sin": torch.sin, "cos": torch.cos, "tan": torch.tan,
-        "sec": lambda x: 1.0 / torch.cos(x), "csc": lambda x: 1.0 / torch.sin(x),
-        "cot": lambda x: 1.0 / torch.tan(x),
-        "asin": torch.asin, "acos": torch.acos, "atan": torch.atan, "atan2": torch.atan2,
-        "sinh": torch.sinh, "cosh": torch.cosh, "tanh": torch.tanh,
-        "sech": lambda x: 1.0 / torch.cosh(x), "csch": lambda x: 1.0 / torch.sinh(x),
-        "coth": lambda x: 1.0 / torch.tanh(x),
-        "asinh": torch.asinh, "acosh": torch.acosh, "atanh": torch.atanh,
-        "abs": torch.abs, "sign": torch.sign,
-        "max": lambda *a: functools.reduce(torch.maximum, a),
-        "min": lambda *a: functools.reduce(torch.minimum, a),
-        "erf": torch.special.erf, "erfc": torch.special.erfc,
-        "floor": torch.floor, "ceiling": torch.ceil,
-        "factorial": lambda x: _gamma(t, x + 1.0),
-        "lt": torch.lt, "le": torch.le, "gt": torch.gt, "ge": torch.ge,
-        "eq": torch.eq, "ne": torch.ne,
-        "and": torch.logical_and, "or": torch.logical_or, "not": torch.logical_not,
-    })
-    return table
+    """The op table over the given torch module, read from the op registry (gradcheck.ops)."""
+    return ops.torch_table(torch)
 
 
 @functools.cache
@@ -181,7 +97,14 @@ class TorchBackend:
     def run(self, tape: Tape, inputs: Sequence[Any]) -> list[Any]:
         """The tape's outputs as tensors of shape (n,), in this backend's dtype."""
         n = inputs[0].shape[0] if inputs else 1
-        outputs = run_tape(tape, table(), inputs, self.const, self.name)
+        try:
+            outputs = run_tape(tape, table(), inputs, self.const, self.name,
+                               ops.refusals("torch"))
+        except UnsupportedFunctionError as exc:
+            if exc.backend == self.name:
+                raise
+            raise UnsupportedFunctionError(self.name, exc.function, exc.where,
+                                           exc.reason) from None
         return [o.to(self.torch_dtype).expand(n) for o in outputs]
 
     def evaluate(self, tape: Tape, points: np.ndarray) -> np.ndarray:

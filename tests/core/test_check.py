@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import sympy
@@ -92,7 +93,7 @@ def test_a_wrong_symbolic_derivative_is_caught_by_finite_differences(write_probl
     problem = _problem(write_problem, '[[questions]]\nid = "q"\nof = "loss"\nwrt = "w"\n')
     target = derive(problem).targets[0]
     x, y, w = sym("x"), sym("y"), sym("w")
-    wrong = target.__class__(**{**target.__dict__, "derivative": -2 * x * (w * x - y)})
+    wrong = replace(target, graph=(*target.graph[:2], -2 * x * (w * x - y)))
     (result,) = check_target(problem, wrong, [get_backend("numpy")], points=10, seed=0)
     fd = next(c for c in result.comparisons if c.what == "symbolic vs finite differences")
     assert not fd.passed and fd.method == "complex-step"
@@ -170,8 +171,8 @@ def test_unsupported_function_names_it() -> None:
     from gradcheck.tape import build_tape
 
     x = sym("x")
-    with pytest.raises(UnsupportedFunctionError, match="cannot compile besselj"):
-        build_tape([sympy.besselj(0, x)], [x])
+    with pytest.raises(UnsupportedFunctionError, match="cannot compile airyai"):
+        build_tape([sympy.airyai(x)], [x])
 
 
 def test_second_derivatives_and_mixed(write_problem) -> None:
@@ -253,7 +254,7 @@ def test_kinks_near_random_points_do_not_fail_correct_derivatives(write_problem,
 def test_wrong_derivative_of_a_kinked_function_still_fails(write_problem) -> None:
     problem = load_problem(write_problem(KINKS_AWAY_FROM_THE_POINTS))
     target = derive(problem).target("abs")
-    wrong = target.__class__(**{**target.__dict__, "derivative": 1.001 * target.derivative})
+    wrong = replace(target, graph=(*target.graph[:2], 1.001 * target.graph[2]))
     (result,) = check_target(problem, wrong, [get_backend("numpy")], points=50, seed=0)
     fd = next(c for c in result.comparisons if c.what == "symbolic vs finite differences")
     assert not fd.passed and fd.failures == fd.points

@@ -87,7 +87,7 @@ def test_forgotten_constant_local_gradient_is_named() -> None:
 
 
 def test_table_covers_every_diagnosis_name() -> None:
-    assert {name for name, _ in diagnosis.TABLE} == set(DIAGNOSES)
+    assert {rule.name for rule in diagnosis.TABLE} == set(DIAGNOSES)
 
 
 def test_doctests() -> None:

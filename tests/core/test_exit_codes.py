@@ -96,7 +96,7 @@ def _boom(*args: object, **kwargs: object) -> None:
 INTERNAL = [
     ("check", checks, "check_target", ["check", "{right}"], ["'right'", "'q'"]),
     ("lint", linting, "lint_problem", ["lint", "{right}"], ["'right'"]),
-    ("explain", explanation, "adjoints", ["explain", "{right}", "--question", "q"],
+    ("explain", explanation, "local_gradients", ["explain", "{right}", "--question", "q"],
      ["'right'", "'q'"]),
     ("grade", grading, "grade", ["grade", "{right}", "--question", "q", "--answer", "x"],
      ["'right'", "'q'"]),

@@ -88,12 +88,12 @@ def test_json_schema_and_bytes(report: BatchReport) -> None:
     data = json.loads(text)
     assert list(data) == ["schema", "seed", "settings", "passed", "counts", "results"]
     assert data["schema"] == SCHEMA and data["seed"] == 3
-    assert data["settings"] == {"points": 20, "time_limit": 2.0}
+    assert data["settings"] == {"points": 20, "time_limit": 2.0, "evidence": "all"}
     assert data["counts"] == {"rows": 7, "pass": 2, "fail": 3, "invalid": 0, "error": 2}
     assert [r["row"] for r in data["results"]] == [1, 2, 3, 4, 5, 6, 7]
     assert list(data["results"][0]) == ["row", "student", "problem", "question", "answer",
                                         "verdict", "diagnosis", "feedback", "understood_as",
-                                        "expected", "evidence"]
+                                        "expected", "evidence", "decision"]
     again = grade_batch(BANK, ROWS, seed=3, workers=2, grader=echo_grade)
     assert render_json(again) == text
 

@@ -77,8 +77,8 @@ BAD_FILES = [
     ("value-not-number", LINEAR.format(stem="p").replace("value = 1.0\n[symbols.y]",
                                                           'value = "one"\n[symbols.y]') + QUESTION,
      "symbols.x.value", "must be a number"),
-    ("shape-not-yet", LINEAR.format(stem="p").replace("[symbols.w]\n", "[symbols.w]\nshape = [3]\n")
-     + QUESTION, "symbols.w.shape", "not supported yet"),
+    ("shape-too-large", LINEAR.format(stem="p").replace("[symbols.w]\n", "[symbols.w]\nshape = [50]\n")
+     + QUESTION, "symbols.w.shape", "sides from 1 to"),
     ("no-questions", LINEAR.format(stem="p"), "questions", "required"),
     ("duplicate-question", LINEAR.format(stem="p") + QUESTION + QUESTION,
      "questions.dloss_dw.id", "duplicate"),

@@ -90,7 +90,7 @@ CASES: list[tuple[str, Callable[[str], str | bytes], int, int, int, int, str]] =
      BAD, BAD, BAD, BAD, "domain"),
     ("domain-text", swap("value = 1.0", 'value = 1.0\ndomain = "x"'), BAD, BAD, BAD, BAD, "domain"),
     ("domain-float-extremes", swap("[symbols.w]\nvalue = 1.0", "[symbols.w]\nvalue = 1.0\n"
-                                   "domain = [-1e308, 1e308]"), BAD, 1, BAD, 0, "undefined"),
+                                   "domain = [-1e308, 1e308]"), 0, 1, 0, 0, ""),  # no warning
     ("symbol-dunder", swap("[symbols.x]", "[symbols.__import__]"), BAD, BAD, BAD, BAD, "__import__"),
     ("stage-injection", swap('"w*x"', "\"__import__('os').system('touch {canary}/p1')\""),
      BAD, BAD, BAD, BAD, "graph.y_hat"),

@@ -7,7 +7,7 @@ import sympy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradcheck.strategies import equal_rewrites, expressions, perturbations
+from gradcheck.strategies import equal_rewrites, expressions, perturbations, small_perturbations
 from tests.properties.helpers import SYMBOLS, X, problem_for, text
 
 grade = pytest.importorskip("gradcheck.grading").grade
@@ -37,3 +37,13 @@ def test_perturbed_answers_are_rejected(case: tuple[sympy.Expr, sympy.Expr]) -> 
     result = grade(problem_for(f), "df_dx", text(answer))
     assert result.verdict == "fail", (f, text(answer), result)
 
+
+
+@SETTINGS
+@given(with_truth(lambda d: small_perturbations(d, X)))
+def test_small_perturbations_are_rejected(case: tuple[sympy.Expr, sympy.Expr]) -> None:
+    # A narrow tent or a step inside the domain, a relative 1e-7 change, a term undefined
+    # on part of the domain: each is a different function, so each must fail.
+    f, answer = case
+    result = grade(problem_for(f), "df_dx", text(answer))
+    assert result.verdict == "fail", (f, text(answer), result)

@@ -39,10 +39,16 @@ EXPRESSIONS = [
     ("piecewise", sympy.Piecewise((x**2 * y, x < 0), (sympy.sin(x) * y, True)), (-2, 2), (-2, 2)),
     ("heaviside", sympy.Heaviside(x) * x * y, (-2, 2), (-2, 2)),
     ("sign", sympy.sign(x) * x**2 * y, (-2, 2), (-2, 2)),
+    ("bessel-i-k", sympy.besseli(1, x) * y + sympy.besselk(0, x * y) + sympy.besselk(2, x),
+     (0.3, 3), (0.5, 2)),
+    ("special", sympy.erfinv(x / 3) * y + sympy.zeta(3, x) + sympy.polygamma(0, x * y)
+     + sympy.lowergamma(sympy.Rational(7, 3), x) * y + sympy.uppergamma(sympy.Rational(4, 3), y),
+     (0.3, 2.5), (0.5, 2)),
     ("mlp-chain", sympy.tanh(0.5 * x + 0.3 * sympy.tanh(1.2 * x - y)) ** 2, (-2, 2), (-2, 2)),
 ]
 SMOOTH = {"polynomial", "rational", "exp-log", "trig", "inverse-trig", "hyperbolic", "sqrt",
-          "power", "sigmoid", "softplus", "log1p-expm1", "erf", "gamma", "mlp-chain"}
+          "power", "sigmoid", "softplus", "log1p-expm1", "erf", "gamma", "mlp-chain",
+          "bessel-i-k", "special"}
 WRT = [(0,), (1,)]
 WRT2 = [(0, 0), (0, 1), (1, 1)]
 
