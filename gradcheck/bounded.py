@@ -62,7 +62,10 @@ class _Relayed(GradcheckError):
 
     def __init__(self, message: str, exit_code: ExitCode) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = ExitCode(exit_code)
+
+    def __reduce__(self) -> tuple[type[_Relayed], tuple[str, int]]:
+        return (_Relayed, (str(self), int(self.exit_code)))
 
 
 def run_bounded(work: Callable[[Mark], T], seconds: float, stages: int = 2) -> T:

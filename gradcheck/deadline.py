@@ -16,8 +16,12 @@ from contextlib import contextmanager
 __all__ = ["Timeout", "deadline", "paused"]
 
 
-class Timeout(Exception):
-    """The time budget ran out."""
+class Timeout(BaseException):
+    """The time budget ran out.
+
+    A BaseException, so that no ``except Exception`` on the way (SymPy's own retries
+    when it evaluates ``floor(exp(10**9))`` catch Exception) can swallow it.
+    """
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from typing import Any
 import sympy
 
 from gradcheck.arrays import model as arrays_model
+from gradcheck.deadline import Timeout, deadline
 from gradcheck.errors import ExpressionError, FileAccessError, ProblemError
 from gradcheck.parsing import FUNCTIONS, TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.problem import (
@@ -326,16 +327,29 @@ def _domain(file: _File, spec: Mapping[str, Any], key: str) -> tuple[float, floa
     return (low, high)
 
 
+PARSE_SECONDS = 5.0  # per expression of a problem file; a real one takes milliseconds
+
+
 def _parse(file: _File, text: Any, names: Mapping[str, sympy.Basic], key: str,
            hint: str = "write a SymPy expression over the problem's symbols and stages"
            ) -> sympy.Expr:
     """Read a problem-file expression with the teacher's reader (SymPy syntax, generous limits)."""
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         raise file.error(key, f"must be an expression in a string, not {text!r}")
+    shown = repr(text) if len(str(text)) <= 200 else f"{str(text)[:200]!r}..."
     try:
-        return parse_expression(str(text), names, limits=TEACHER_LIMITS)
+        with deadline(PARSE_SECONDS):
+            return parse_expression(str(text), names, limits=TEACHER_LIMITS)
     except ExpressionError as exc:
-        raise file.error(key, f"cannot read {text!r}: {exc.message}", hint) from exc
+        raise file.error(key, f"cannot read {shown}: {exc.message}", hint) from exc
+    except Timeout:
+        raise _TooSlow(str(file.path), key, f"reading {shown} took longer than "
+                       f"{PARSE_SECONDS:g} s", "it evaluates something huge, such as "
+                       "floor(exp(10**9)); write it in a simpler form") from None
+
+
+class _TooSlow(ProblemError):
+    """An expression took longer than PARSE_SECONDS to read (it is not read a second time)."""
 
 
 def _stages(file: _File, table: Any, symbols: tuple[SymbolSpec, ...],
@@ -355,6 +369,8 @@ def _stages(file: _File, table: Any, symbols: tuple[SymbolSpec, ...],
             raise file.error(key, f"{name!r} is already an alias or a function", "rename the stage")
         try:
             expr = _parse(file, text, names, key)
+        except _TooSlow:
+            raise
         except ProblemError:
             _used_too_early(file, text, name, names, later, key)
             raise
@@ -367,8 +383,9 @@ def _used_too_early(file: _File, text: Any, name: str, names: Mapping[str, sympy
                     later: Mapping[str, sympy.Basic], key: str) -> None:
     """Raise a clearer error when a stage refers to itself or to a stage defined below it."""
     try:
-        expr = parse_expression(str(text), {**later, **names}, limits=TEACHER_LIMITS)
-    except ExpressionError:
+        with deadline(PARSE_SECONDS):
+            expr = parse_expression(str(text), {**later, **names}, limits=TEACHER_LIMITS)
+    except (ExpressionError, Timeout):
         return
     too_early = sorted(s.name for s in expr.free_symbols if s.name not in names)
     which = "itself" if too_early == [name] else f"stage {too_early[0]!r}"

@@ -93,7 +93,8 @@ def evaluate(expr: sympy.Expr, point: dict[sympy.Symbol, sympy.Rational],
                     evaluator.memo[symbol] = evaluator.value(definition)
                 value = evaluator.value(expr)
         except (_Undefined, ZeroDivisionError, ValueError, OverflowError, TypeError,
-                ArithmeticError, AttributeError, RecursionError):
+                ArithmeticError, AttributeError, RecursionError, MemoryError):
+            # MemoryError: a number too large to hold (x!!!!!!!!!!!! at x = 2), like overflow
             # log(1 - 1/(1 + exp(-190))) meets log(0) at 50 digits, not at 100: only an
             # argument that stays out of bounds at every precision is undefined.
             if previous is not None or dps * 2 > MAX_DPS:

@@ -1,4 +1,9 @@
-"""Shared fixtures: the seed bank and a writer for throwaway problem files."""
+"""Shared fixtures: the seed bank and a writer for throwaway problem files.
+
+Also the Hypothesis profile ``fuzz`` (``pytest --hypothesis-profile=fuzz``): the fuzz
+tests of tests/hostile run far more examples, from a fresh random seed each run.
+It is registered here, at the root, so the option works for any set of test paths.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("fuzz", max_examples=20_000, deadline=None, derandomize=False,
+                          suppress_health_check=[HealthCheck.too_slow])
 
 
 @pytest.fixture
