@@ -70,7 +70,8 @@ def main() -> None:
     seconds = time.perf_counter() - start
     print(f"\ngrading {len(rows)} distinct array answers ({len(bank)} problems): {seconds:.2f} s, "
           f"{len(rows) / seconds:.0f} answers/s on one core "
-          f"({verdicts.count('pass')} pass, {verdicts.count('fail')} fail, {verdicts.count('invalid')} invalid)")
+          f"({verdicts.count('pass')} pass, {verdicts.count('fail')} fail, "
+          f"{verdicts.count('invalid')} invalid)")
     start = time.perf_counter()
     for p, qid, a in rows:
         grade(p, qid, a)
