@@ -278,15 +278,18 @@ def _reference(problem: Problem, target: Target, seed: int) -> Iterator[Finding]
                     f"reference answer disagrees with SymPy's {result.label} at {c.failures} of "
                     f"{c.points} points: {number(c.got)} instead of {number(c.expected)} "
                     f"at {format_point(c.worst_point)}",
-                    _derivative_hint(target))
+                    _derivative_hint(problem, target))
 
 
-def _derivative_hint(target: Target) -> str:
-    closed = target.closed_form("derivative")
-    if closed is None:
+def _derivative_hint(problem: Problem, target: Target) -> str:
+    from gradcheck.readable import formula
+
+    # Derived without the reference, which is the formula in doubt here.
+    shown = formula(problem, target.question.id, reference=False)
+    if shown.source == "too-large":
         return ("SymPy's derivative (too large to show as one formula) disagrees; fix the "
                 "answer or the question")
-    return f"SymPy's derivative is {closed}; fix the answer or the question"
+    return f"SymPy's derivative is {shown.text}; fix the answer or the question"
 
 
 def render_text(report: LintReport) -> str:
