@@ -164,7 +164,16 @@ def _files(paths: Iterable[str | Path], findings: list[Finding],
            unloadable: list[str]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
-        found = sorted(path.rglob("*.toml")) if path.is_dir() else [path] if path.is_file() else []
+        from gradcheck.loader import bank_settings, is_settings_file, problem_files
+
+        if path.is_file() and is_settings_file(path):  # a bank's settings: valid or a finding
+            try:
+                bank_settings(path.parent)
+            except ProblemError as exc:
+                findings.append(Finding(exc.path, exc.key, "error", exc.message, exc.hint))
+                unloadable.append(str(path))
+            continue
+        found = problem_files(path) if path.is_dir() else [path] if path.is_file() else []
         if not found:
             what = "holds no *.toml problem files" if path.is_dir() else "no such file or folder"
             findings.append(Finding(str(path), "", "error", what, "give problem files or folders"))
