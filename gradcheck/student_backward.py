@@ -31,6 +31,7 @@ import numpy as np
 import sympy
 
 from gradcheck import graph_mistakes
+from gradcheck.candidates import _split_edge  # one edge's local gradient as its two chain-rule parts
 from gradcheck.derivation import (
     LocalGradient,
     adjoint_program,
@@ -40,13 +41,13 @@ from gradcheck.derivation import (
     needed,
 )
 from gradcheck.errors import ExpressionError, GradcheckError, UsageError
-from gradcheck.explanation import _num, _point, _settle
+from gradcheck.explanation import _num, _point, _settle, explain
 from gradcheck.parsing import Limits, parse_expression
 from gradcheck.points import draw, rng_for
 from gradcheck.problem import Problem, Question, sym
 from gradcheck.tape import build_tape
 from gradcheck.tolerances import tolerance_for
-from gradcheck.truth import BACKEND
+from gradcheck.truth import BACKEND, VALUE_TOLERANCE
 
 __all__ = ["BackwardRow", "EdgeRow", "Reading", "StudentBackward", "compare_answer",
            "compare_local", "edge_names", "parse_local"]
@@ -145,6 +146,8 @@ class StudentBackward:
     searched: bool = True
     seed: int = 0
     points: int = 0
+    right_result: tuple[str, sympy.Expr] | None = None  # answer mode: explain's formula, value
+    answer_value: sympy.Expr | None = None  # answer mode: the answer at the point
 
     @property
     def passed(self) -> bool:
@@ -160,6 +163,10 @@ class StudentBackward:
             "answer": self.answer, "understood_as": self.understood_as,
             "diagnosis": self.diagnosis, "feedback": self.feedback,
             "first_wrong": self.first_wrong.name if self.first_wrong else None,
+            "result": None if self.right_result is None else {
+                "right": self.right_result[0], "right_value": _json(self.right_result[1]),
+                "yours": self.answer,
+                "your_value": None if self.answer_value is None else _json(self.answer_value)},
             "readings": [{"kind": r.kind, "where": r.where, "text": r.text}
                          for r in self.readings],
             "searched": self.searched,
@@ -310,7 +317,7 @@ def compare_answer(problem: Problem, question_id: str, answer: str,
         raise UsageError(f"{question.label}: {result.feedback}")
     full = expand(problem, parsed)
     pts = _points(problem, question, values, seed)
-    rtol, atol = _tolerance(problem, question)
+    rtol, atol = _tolerance(problem, question, answer=True)
     graph = _Graph(problem, question)
     grads = local_gradients(problem)
     backward: tuple[BackwardRow, ...] = ()
@@ -324,18 +331,24 @@ def compare_answer(problem: Problem, question_id: str, answer: str,
     searched = len(problem.stages) <= READING_STAGES
     if result.verdict == "fail" and searched:
         readings = _readings(problem, question, graph, grads, full, pts, rtol, atol)
+        if question.kind == "value":
+            # One number agrees with many slips by coincidence: only the grader's reading,
+            # chosen in its order of likelihood, is placed on the graph.
+            readings = tuple(x for x in readings if x.kind == result.diagnosis)
     if backward:
         last = backward[-1]
         agrees = result.verdict == "pass"
         backward = (*backward[:-1], BackwardRow(last.node, last.right_formula, last.right_terms,
                                                 last.right_value, sympy.sstr(parsed), (), mine,
                                                 agrees))
+    right = explain(problem, question_id, point).result
     return StudentBackward(problem.id, question.id, question.label, question.of, question.wrt[0],
-                           "answer", tuple(values.items()), _forward_lines(problem, forward), edges, backward,
-                           "pass" if result.verdict == "pass" else "fail", answer=answer,
-                           understood_as=result.understood_as, diagnosis=result.diagnosis,
-                           feedback=result.feedback, readings=readings, searched=searched,
-                           seed=seed, points=len(pts))
+                           "answer", tuple(values.items()), _forward_lines(problem, forward),
+                           edges, backward, "pass" if result.verdict == "pass" else "fail",
+                           answer=answer, understood_as=result.understood_as,
+                           diagnosis=result.diagnosis, feedback=result.feedback,
+                           readings=readings, searched=searched, seed=seed, points=len(pts),
+                           right_result=(right.formula, right.value), answer_value=mine)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -382,8 +395,13 @@ def _points(problem: Problem, question: Question, values: Mapping[str, sympy.Exp
     return np.vstack([given, draw(problem, RANDOM_POINTS, rng)])
 
 
-def _tolerance(problem: Problem, question: Question) -> tuple[float, float]:
-    tol = tolerance_for("float64", question.tolerance or problem.tolerance)
+def _tolerance(problem: Problem, question: Question, answer: bool = False) -> tuple[float, float]:
+    """Formulas (local gradients) as an expression question compares them; a whole answer
+    to a value question as the grader does (``truth.VALUE_TOLERANCE``: rounded numbers)."""
+    if answer and question.kind == "value":
+        tol = tolerance_for("float64", question.tolerance or problem.tolerance or VALUE_TOLERANCE)
+    else:
+        tol = tolerance_for("float64", question.tolerance)
     return tol.rtol, tol.atol
 
 
@@ -583,21 +601,31 @@ def _chain_readings(problem: Problem, question: Question, graph: _Graph,
     wrt, of = question.wrt[0], question.of
     stage_count = len(problem.stages)
     found: list[tuple[Reading, sympy.Expr]] = []
+    if sum(graph.on_edge(g.stage, g.input) for g in grads) == 1:
+        return found  # the question is one local gradient: no chain to leave a factor out of
     for i, g in enumerate(grads):
         if not graph.on_edge(g.stage, g.input) or g.expr == 1:
             continue
-        skipped = [LocalGradient(h.stage, h.input, sympy.Integer(1) if h is g else h.expr)
-                   for h in grads]
-        prog, theirs = adjoint_program(problem, question.of_expr, f"K{i}", skipped)
-        if wrt not in theirs:
-            continue
-        program.extend(prog[stage_count:])
         edge = f"d {g.stage} / d {g.input}"
-        found.append((Reading(
-            "chain", edge,
-            f"your answer leaves out the local gradient {edge} = {sympy.sstr(g.expr)}: on the "
-            f"way back from {of} to {wrt}, multiply by every local gradient along the path "
-            "(chain rule)."), theirs[wrt]))
+        # The whole local gradient left out, or one part of it when the stage applies a
+        # function to a compound of its input (tanh(w*h + u*x): 1 - tanh^2 or the w).
+        # A constant factor left out (a 2, a -1) is the grader's factor or sign: not here.
+        variants = [] if g.expr.is_number else [(sympy.Integer(1), f"{edge} = {sympy.sstr(g.expr)}")]
+        parts = _split_edge(problem.stage(g.stage).expr, g.stage, g.input)
+        for j, (label, part) in enumerate(parts):
+            if not part.is_number:
+                variants.append((parts[1 - j][1], f"{label} = {sympy.sstr(part)}, one factor of {edge}"))
+        for k, (local, says) in enumerate(variants):
+            skipped = [LocalGradient(h.stage, h.input, local if h is g else h.expr) for h in grads]
+            prog, theirs = adjoint_program(problem, question.of_expr, f"K{i}_{k}", skipped)
+            if wrt not in theirs:
+                continue
+            program.extend(prog[stage_count:])
+            found.append((Reading(
+                "chain", edge,
+                f"your answer leaves out the local gradient {says}: on the way back from {of} "
+                f"to {wrt}, multiply by every local gradient along the path (chain rule)."),
+                theirs[wrt]))
     for node in graph.nodes:
         if node in (wrt, of) or node not in adj or node not in problem.stage_names:
             continue

@@ -97,7 +97,6 @@ def run(args: argparse.Namespace) -> ExitCode:
 def _student(problem: Problem, args: argparse.Namespace, point: dict[str, float]) -> ExitCode:
     """The student's backward pass (--local) or answer (--answer) beside the right one."""
     from gradcheck.errors import working_on
-    from gradcheck.explanation import explain, render_explanation
     from gradcheck.output import write_output
     from gradcheck.report.backward_pass import student_backward_json, student_backward_text
     from gradcheck.student_backward import compare_answer, compare_local, parse_local
@@ -108,12 +107,7 @@ def _student(problem: Problem, args: argparse.Namespace, point: dict[str, float]
         else:
             result = compare_local(problem, args.question, parse_local(problem, args.local),
                                    point, seed=args.seed)
-        if args.format == "json":
-            text = student_backward_json(result)
-        elif args.answer is not None:
-            text = student_backward_text(
-                result, render_explanation(explain(problem, args.question, point)))
-        else:
-            text = student_backward_text(result)
+        text = (student_backward_json(result) if args.format == "json"
+                else student_backward_text(result))
     write_output(text, None)
     return ExitCode.OK if result.passed else ExitCode.FAILED
