@@ -119,7 +119,10 @@ def _outcome(report: BatchReport) -> tuple[list[tuple[str, int]], bool]:
     """Rows per verdict, and whether a gradcheck bug cost a row (one pass over the rows)."""
     from gradcheck.batch import INTERNAL_ERROR
 
-    internal = any(r.diagnosis == INTERNAL_ERROR for r in report.results if r.verdict == "error")
+    internal = getattr(report.results, "internal", None)  # SpooledResults knows it: no pass
+    if internal is None:
+        internal = any(r.diagnosis == INTERNAL_ERROR for r in report.results
+                       if r.verdict == "error")
     return [(v, int(n)) for v, n in dict(report.counts).items()], internal
 
 

@@ -435,7 +435,13 @@ def math_html(text: str | None, names: Iterable[str]) -> str:
         return ""
     if len(text) > FORMULA_SHOWN:  # longer than any answer may be: (cut) text, not math
         return f"<code>{escape(clip(text))}</code>"
-    mathml = _mathml(text, tuple(sorted(set(names))))
+    return _math_html(text, tuple(sorted(set(names))))
+
+
+@lru_cache(maxsize=4096)
+def _math_html(text: str, names: tuple[str, ...]) -> str:
+    """``math_html`` of a formula a class repeats: printed and checked once."""
+    mathml = _mathml(text, names)
     if mathml and safe_mathml(mathml):
         return f'<math display="inline">{mathml}</math>'
     return f"<code>{escape(text)}</code>"
