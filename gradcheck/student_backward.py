@@ -280,9 +280,9 @@ def compare_local(problem: Problem, question_id: str, local: Mapping[tuple[str, 
         if mine is not None:
             status = "right" if _same(edge_values[2 * k + 1], edge_values[2 * k], rtol, atol) else "wrong"
             k += 1
-        rows.append(EdgeRow(g.stage, g.input, sympy.sstr(g.expr), _settle(g.expr.xreplace(forward)),
+        rows.append(EdgeRow(g.stage, g.input, sympy.sstr(g.expr), _at(g.expr.xreplace(forward)),
                             None if mine is None else sympy.sstr(mine),
-                            None if mine is None else _settle(mine.xreplace(forward)),
+                            None if mine is None else _at(mine.xreplace(forward)),
                             status, graph.on_edge(g.stage, g.input)))
     backward = _backward_rows(problem, question, graph, grads, student, forward, pts, rtol, atol)
     first = next((r for r in rows if r.on_path and r.status == "wrong"), None)
@@ -323,8 +323,8 @@ def compare_answer(problem: Problem, question_id: str, answer: str,
     backward: tuple[BackwardRow, ...] = ()
     if question.of in problem.stage_names:
         backward = _backward_rows(problem, question, graph, grads, None, forward, pts, rtol, atol)
-    mine = _settle(full.xreplace({sym(n): v for n, v in values.items()}))
-    edges = tuple(EdgeRow(g.stage, g.input, sympy.sstr(g.expr), _settle(g.expr.xreplace(forward)),
+    mine = _at(full.xreplace({sym(n): v for n, v in values.items()}))
+    edges = tuple(EdgeRow(g.stage, g.input, sympy.sstr(g.expr), _at(g.expr.xreplace(forward)),
                           None, None, "not given", graph.on_edge(g.stage, g.input))
                   for g in graph.backward_edges(grads))
     readings: tuple[Reading, ...] = ()
@@ -368,8 +368,17 @@ def _setup(problem: Problem, question_id: str, point: Mapping[str, float] | None
     values = _point(problem, point)
     forward: dict[sympy.Symbol, sympy.Expr] = {sym(n): v for n, v in values.items()}
     for stage in problem.stages:
-        forward[sym(stage.name)] = _settle(stage.expr.xreplace(forward))
+        forward[sym(stage.name)] = _at(stage.expr.xreplace(forward))
     return question, values, forward
+
+
+def _at(value: sympy.Expr) -> sympy.Expr:
+    """A value at the point as explain shows it; a student's formula whose number overflows
+    there (exp(exp(exp(exp(10))))) stays unevaluated, and is shown as undefined."""
+    try:
+        return _settle(value)
+    except (ArithmeticError, ValueError, TypeError, RecursionError):
+        return value
 
 
 def _forward_lines(problem: Problem, forward: Mapping[sympy.Symbol, sympy.Expr],
@@ -518,14 +527,14 @@ def _pass(problem: Problem, output: str, grads: Sequence[LocalGradient],
     p.formulas[output] = sympy.Integer(1)
     exprs = {(g.stage, g.input): g.expr for g in grads}
     for (stage, inp), expr in exprs.items():
-        p.local[(stage, inp)] = _settle(expr.xreplace(forward))
+        p.local[(stage, inp)] = _at(expr.xreplace(forward))
     for stage in reversed(problem.stage_names):
         if stage not in p.values:
             continue
         for (consumer, inp), value in p.local.items():
             if consumer != stage:
                 continue
-            p.values[inp] = _settle(p.values.get(inp, sympy.Integer(0)) + p.values[stage] * value)
+            p.values[inp] = _at(p.values.get(inp, sympy.Integer(0)) + p.values[stage] * value)
             up, before = p.formulas.get(stage), p.formulas.get(inp, sympy.Integer(0))
             grown = None if up is None or before is None else before + up * exprs[(consumer, inp)]
             p.formulas[inp] = grown if grown is not None and _small(grown) else None

@@ -308,3 +308,15 @@ def test_answer_json(capsys) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["result"]["right_value"] == -2 and data["result"]["your_value"] == -1
     assert data["mode"] == "answer" and data["diagnosis"] == "factor"
+
+
+@pytest.mark.parametrize("formula", ["exp(exp(exp(exp(10))))", "1/(s + 1)", "sqrt(s)", "log(-s - 1)"],
+                         ids=["overflow", "division-by-zero", "complex", "log-of-zero"])
+def test_a_hostile_local_gradient_is_a_wrong_one_not_a_crash(formula: str, capsys) -> None:
+    # s = -1 at the given point: each of these is undefined there (or too large for a float).
+    path = str(SEEDS / "linear-regression.toml")
+    assert main(["explain", path, "--question", "dloss_dw", "--local", f"dloss/ds={formula}",
+                 "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["first_wrong"] == "d loss / d s"
+    assert str(data["edges"][0]["your_value"]).startswith("undefined")
