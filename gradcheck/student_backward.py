@@ -40,6 +40,7 @@ from gradcheck.derivation import (
     local_gradients,
     needed,
 )
+from gradcheck.diagnosis import fraction_text
 from gradcheck.errors import ExpressionError, GradcheckError, UsageError
 from gradcheck.explanation import _num, _point, _settle, explain
 from gradcheck.parsing import Limits, parse_expression
@@ -74,6 +75,7 @@ class EdgeRow:
     your_value: sympy.Expr | None
     status: Status
     on_path: bool
+    slip: str = ""  # a wrong one: which known slip it reads as, when one fits
 
     @property
     def name(self) -> str:
@@ -173,7 +175,8 @@ class StudentBackward:
             "edges": [{"edge": e.name, "right": e.right, "right_value": _json(e.right_value),
                        "yours": e.yours,
                        "your_value": None if e.your_value is None else _json(e.your_value),
-                       "status": e.status, "on_path": e.on_path} for e in self.edges],
+                       "status": e.status, "on_path": e.on_path, "slip": e.slip}
+                      for e in self.edges],
             "backward": [{"node": b.node, "gradient": f"d {self.output} / d {b.node}",
                           "right": b.right_formula, "right_value": _json(b.right_value),
                           "yours": b.your_formula,
@@ -277,13 +280,17 @@ def compare_local(problem: Problem, question_id: str, local: Mapping[tuple[str, 
     for g in ordered:
         mine = theirs.get((g.stage, g.input))
         status: Status = "not given"
+        slip = ""
         if mine is not None:
-            status = "right" if _same(edge_values[2 * k + 1], edge_values[2 * k], rtol, atol) else "wrong"
+            right_values, my_values = edge_values[2 * k], edge_values[2 * k + 1]
+            status = "right" if _same(my_values, right_values, rtol, atol) else "wrong"
+            if status == "wrong":
+                slip = _slip(problem, g, grads, my_values, right_values, pts, rtol, atol)
             k += 1
         rows.append(EdgeRow(g.stage, g.input, sympy.sstr(g.expr), _at(g.expr.xreplace(forward)),
                             None if mine is None else sympy.sstr(mine),
                             None if mine is None else _at(mine.xreplace(forward)),
-                            status, graph.on_edge(g.stage, g.input)))
+                            status, graph.on_edge(g.stage, g.input), slip))
     backward = _backward_rows(problem, question, graph, grads, student, forward, pts, rtol, atol)
     first = next((r for r in rows if r.on_path and r.status == "wrong"), None)
     verdict: Literal["pass", "fail"] = "fail" if any(r.status == "wrong" for r in rows) else "pass"
@@ -349,6 +356,53 @@ def compare_answer(problem: Problem, question_id: str, answer: str,
                            diagnosis=result.diagnosis, feedback=result.feedback,
                            readings=readings, searched=searched, seed=seed, points=len(pts),
                            right_result=(right.formula, right.value), answer_value=mine)
+
+
+# -- what a wrong local gradient reads as ----------------------------------------------------
+
+def _slip(problem: Problem, g: LocalGradient, grads: Sequence[LocalGradient],
+          mine: np.ndarray, right: np.ndarray, points: np.ndarray, rtol: float, atol: float) -> str:
+    """The known slips a wrong local gradient equals along the forward pass, said in the
+    notes' words ("" when none fits): a flipped sign, the forward value, the local gradient
+    for the stage's other input, a derivative rule misapplied (graph_mistakes' table), a
+    constant factor."""
+    stage = problem.stage(g.stage)
+    var = sym(g.input)
+    candidates: list[tuple[str, sympy.Expr]] = [
+        ("the right one with its sign flipped", -g.expr),
+        (f"{g.stage} itself, the forward value, where its derivative belongs", sym(g.stage))]
+    candidates += [(f"d {g.stage} / d {h.input} = {sympy.sstr(h.expr)}, the local gradient with "
+                    f"respect to the other input {h.input}", h.expr)
+                   for h in grads if h.stage == g.stage and h.input != g.input]
+    rules = len(candidates)
+    for site, function, arg in graph_mistakes._sites(stage.expr, var):
+        if function == "power":
+            slips = [w for w in graph_mistakes._power_slips(arg, site.exp)]
+        else:
+            slips = [(m.wrong(arg, site), m.says.format(u=sympy.sstr(arg)))
+                     for m in graph_mistakes.MUTATIONS if m.function == function]
+        for wrong, says in slips:
+            try:
+                mutated = graph_mistakes._wrong_local(stage.expr, var, site, wrong, arg)
+            except (TypeError, ValueError):
+                continue
+            candidates.append((f"the derivative of {sympy.sstr(site)} written as {says}", mutated))
+    try:
+        values = _evaluate([e for _, e in candidates], problem, points)
+    except GradcheckError:
+        values = np.empty((0, len(points)))
+    fits = [i for i, v in enumerate(values)
+            if not _same(v, right, rtol, atol) and _same(mine, v, rtol, atol)]
+    if any(i >= rules for i in fits):  # a derivative rule's own words say more than "forward"
+        fits = [i for i in fits if i != 1]
+    found = [candidates[i][0] for i in fits]
+    if not found:
+        with np.errstate(all="ignore"):
+            ratio = mine / right
+        ratio = ratio[np.isfinite(ratio)]
+        if ratio.size and np.all(np.abs(ratio - ratio[0]) <= rtol * abs(ratio[0])) and ratio[0] != 0:
+            found.append(f"the right one times {fraction_text(float(ratio[0]))}")
+    return " or ".join(dict.fromkeys(found))
 
 
 # -- helpers -------------------------------------------------------------------------------

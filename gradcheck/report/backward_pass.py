@@ -90,6 +90,8 @@ def _wrong(e: EdgeRow) -> str:
     mine = _num(e.your_value) if e.your_value is not None else "?"
     text = (f"You wrote {e.yours} (= {mine} here); the right local gradient is {e.right} "
             f"(= {_num(e.right_value)} here)")
+    if e.slip:
+        text += f"; yours is {e.slip}"
     if mine == _num(e.right_value):
         text += ": the right number at this point, but not the right formula (at other points they differ)"
     return text

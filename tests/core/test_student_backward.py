@@ -320,3 +320,24 @@ def test_a_hostile_local_gradient_is_a_wrong_one_not_a_crash(formula: str, capsy
     data = json.loads(capsys.readouterr().out)
     assert data["first_wrong"] == "d loss / d s"
     assert str(data["edges"][0]["your_value"]).startswith("undefined")
+
+
+@pytest.mark.parametrize(("problem", "question", "item", "says"), [
+    ("linear-regression", "dloss_dw", "dloss/ds=-2*s", "sign flipped"),
+    ("linear-regression", "dloss_dw", "dloss/ds=s^2", "loss itself, the forward value"),
+    ("linear-regression", "dloss_dw", "dloss/ds=s", "the exponent 2 was not brought down"),
+    ("linear-regression", "dloss_dw", "dloss/ds=4*s", "the right one times 2"),
+    ("linear-regression", "dloss_dw", "dy_hat/dw=w", "with respect to the other input x"),
+    ("../backprop/rnn-through-time", "dloss_dW", "dh3/dz3=1 - h3", "written as 1 - tanh(z3)"),
+    ("../backprop/sigmoid-neuron", "dloss_dw", "da/dz=a", "written as sigmoid(z), the forward value"),
+], ids=["sign", "forward", "power", "factor", "other-input", "tanh", "sigmoid"])
+def test_a_wrong_local_gradient_says_what_it_reads_as(problem: str, question: str, item: str,
+                                                      says: str) -> None:
+    r = compare_local(_load(problem), question, [item])
+    assert r.first_wrong is not None and says in r.first_wrong.slip
+
+
+def test_a_wrong_local_gradient_no_known_slip_fits() -> None:
+    # d y_hat / d w2 = x^2 written 2x: no sign, forward value, other input or rule explains it.
+    r = compare_local(_load("exercise-4-4"), "dloss_dw2", ["dy_hat/dw2=2*x"])
+    assert r.first_wrong is not None and r.first_wrong.slip == ""
