@@ -99,14 +99,13 @@ def _student(problem: Problem, args: argparse.Namespace, point: dict[str, float]
     from gradcheck.errors import working_on
     from gradcheck.output import write_output
     from gradcheck.report.backward_pass import student_backward_json, student_backward_text
-    from gradcheck.student_backward import compare_answer, compare_local, parse_local
+    from gradcheck.student_backward import compare_answer, compare_local
 
     with working_on(f"explaining problem {problem.id!r}, question {args.question!r}"):
         if args.answer is not None:
             result = compare_answer(problem, args.question, args.answer, point, seed=args.seed)
         else:
-            result = compare_local(problem, args.question, parse_local(problem, args.local),
-                                   point, seed=args.seed)
+            result = compare_local(problem, args.question, args.local, point, seed=args.seed)
         text = (student_backward_json(result) if args.format == "json"
                 else student_backward_text(result))
     write_output(text, None)

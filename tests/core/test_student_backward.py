@@ -208,6 +208,8 @@ def test_array_problems_are_refused() -> None:
         compare_answer(problem, problem.questions[0].id, "0")
     with pytest.raises(UsageError, match="vectors or matrices"):
         compare_local(problem, problem.questions[0].id, [])
+    assert main(["explain", problem.path, "--question", problem.questions[0].id,
+                 "--local", "dloss/ds=1"]) == 2
 
 
 # -- the command ----------------------------------------------------------------------------------
