@@ -90,6 +90,8 @@ def _wrong(e: EdgeRow) -> str:
     mine = _num(e.your_value) if e.your_value is not None else "?"
     text = (f"You wrote {e.yours} (= {mine} here); the right local gradient is {e.right} "
             f"(= {_num(e.right_value)} here)")
+    if e.slip:
+        text += f"; yours is {e.slip}"
     if mine == _num(e.right_value):
         text += ": the right number at this point, but not the right formula (at other points they differ)"
     return text
@@ -121,11 +123,8 @@ def _answer_lines(r: StudentBackward) -> list[str]:
         out += _grid(rows)
         out.append("")
     out.append("Your answer beside the right one")
-    # The notes' form over the stages (2*s*x) where the pass has it, else explain's formula.
-    formula = r.backward[-1].right_formula if r.backward else None
-    if formula is None and r.right_result is not None:
-        formula = r.right_result[0]
-    right = "" if r.right_result is None else f"{formula} = {_num(r.right_result[1])}"
+    # explain's last line: the teacher's reference, else a readable rewriting (readable.py).
+    right = "" if r.right_result is None else f"{r.right_result[0]} = {_num(r.right_result[1])}"
     mine = r.answer if r.answer_value is None else f"{r.answer} = {_num(r.answer_value)}"
     out += _grid([["", "right", "yours"], [r.label, right, str(mine)]])
     verdict = f"{r.verdict} ({r.diagnosis})" if r.diagnosis else r.verdict

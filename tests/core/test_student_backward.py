@@ -208,6 +208,8 @@ def test_array_problems_are_refused() -> None:
         compare_answer(problem, problem.questions[0].id, "0")
     with pytest.raises(UsageError, match="vectors or matrices"):
         compare_local(problem, problem.questions[0].id, [])
+    assert main(["explain", problem.path, "--question", problem.questions[0].id,
+                 "--local", "dloss/ds=1"]) == 2
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -308,3 +310,36 @@ def test_answer_json(capsys) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["result"]["right_value"] == -2 and data["result"]["your_value"] == -1
     assert data["mode"] == "answer" and data["diagnosis"] == "factor"
+
+
+@pytest.mark.parametrize("formula", ["exp(exp(exp(exp(10))))", "1/(s + 1)", "sqrt(s)", "log(-s - 1)"],
+                         ids=["overflow", "division-by-zero", "complex", "log-of-zero"])
+def test_a_hostile_local_gradient_is_a_wrong_one_not_a_crash(formula: str, capsys) -> None:
+    # s = -1 at the given point: each of these is undefined there (or too large for a float).
+    path = str(SEEDS / "linear-regression.toml")
+    assert main(["explain", path, "--question", "dloss_dw", "--local", f"dloss/ds={formula}",
+                 "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["first_wrong"] == "d loss / d s"
+    assert str(data["edges"][0]["your_value"]).startswith("undefined")
+
+
+@pytest.mark.parametrize(("problem", "question", "item", "says"), [
+    ("linear-regression", "dloss_dw", "dloss/ds=-2*s", "sign flipped"),
+    ("linear-regression", "dloss_dw", "dloss/ds=s^2", "loss itself, the forward value"),
+    ("linear-regression", "dloss_dw", "dloss/ds=s", "the exponent 2 was not brought down"),
+    ("linear-regression", "dloss_dw", "dloss/ds=4*s", "the right one times 2"),
+    ("linear-regression", "dloss_dw", "dy_hat/dw=w", "with respect to the other input x"),
+    ("../backprop/rnn-through-time", "dloss_dW", "dh3/dz3=1 - h3", "written as 1 - tanh(z3)"),
+    ("../backprop/sigmoid-neuron", "dloss_dw", "da/dz=a", "written as sigmoid(z), the forward value"),
+], ids=["sign", "forward", "power", "factor", "other-input", "tanh", "sigmoid"])
+def test_a_wrong_local_gradient_says_what_it_reads_as(problem: str, question: str, item: str,
+                                                      says: str) -> None:
+    r = compare_local(_load(problem), question, [item])
+    assert r.first_wrong is not None and says in r.first_wrong.slip
+
+
+def test_a_wrong_local_gradient_no_known_slip_fits() -> None:
+    # d y_hat / d w2 = x^2 written 2x: no sign, forward value, other input or rule explains it.
+    r = compare_local(_load("exercise-4-4"), "dloss_dw2", ["dy_hat/dw2=2*x"])
+    assert r.first_wrong is not None and r.first_wrong.slip == ""
