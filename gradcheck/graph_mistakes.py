@@ -31,7 +31,7 @@ import sympy
 from gradcheck.derivation import differentiate, expand, local_gradients
 from gradcheck.problem import Problem, Question, sym
 
-__all__ = ["MUTATIONS", "Alternative", "Mutation", "alternatives", "graph_paths"]
+__all__ = ["MUTATIONS", "Alternative", "Mutation", "alternatives", "graph_paths", "mutated_derivatives"]
 
 OUTPUT = "<output>"  # the node of a question whose ``of`` is an expression, not a stage
 MAX_PATHS = 16
@@ -133,6 +133,28 @@ def _wrong_local(expr: sympy.Expr, var: sympy.Symbol, site: sympy.Expr,
     return mutated.xreplace({s: site})
 
 
+def mutated_derivatives(expr: sympy.Expr, var: sympy.Symbol
+                        ) -> list[tuple[Mutation, sympy.Expr]]:
+    """d expr / d var with every site of one function given one known wrong derivative.
+
+    One entry per row of ``MUTATIONS`` whose function occurs in ``expr`` (every
+    occurrence slipped the same way, as a student who misremembers tanh' does everywhere).
+    """
+    found = []
+    sites = [(e, name, u) for e, name, u in _sites(expr, var) if name != "power"]
+    for mutation in MUTATIONS:
+        mine = [(e, u) for e, name, u in sites if name == mutation.function]
+        if not mine:
+            continue
+        dummies = [sympy.Dummy("s") for _ in mine]
+        body = expr.xreplace({e: d for (e, _), d in zip(mine, dummies, strict=True)})
+        out = sympy.diff(body, var)
+        for (e, u), d in zip(mine, dummies, strict=True):
+            out += sympy.diff(body, d) * mutation.wrong(u, e) * sympy.diff(u, var)
+        found.append((mutation, out.xreplace({d: e for (e, _), d in zip(mine, dummies, strict=True)})))
+    return found
+
+
 def graph_paths(problem: Problem, question: Question,
                 limit: int = MAX_PATHS) -> list[tuple[tuple[str, str, sympy.Expr], ...]]:
     """Every path of edges (stage, input, local gradient) from ``of`` down to ``wrt``."""
@@ -185,6 +207,7 @@ def alternatives(problem: Problem, question: Question) -> tuple[Alternative, ...
     adjoint = {n: _adjoint(problem, question, n, cut) for n in nodes}
     found: list[Alternative] = []
     found += _path_alternatives(paths, full, question)
+    found += _last_edge_alternatives(paths, full, question)
     found += _term_alternatives(start, exprs[start], truth, full, var, question)
     for node in nodes:
         found += _product_alternatives(node, exprs[node], truth, adjoint[node], full, var,
@@ -242,6 +265,27 @@ def _path_alternatives(paths: list[tuple[tuple[str, str, sympy.Expr], ...]],
                     "gradients coming back along every path: accumulate them, don't overwrite.")
             found.append(Alternative("path", forks, text, sympy.Add(*(products[i] for i in kept))))
     return found
+
+
+def _last_edge_alternatives(paths: list[tuple[tuple[str, str, sympy.Expr], ...]],
+                            full: Callable[[sympy.Expr], sympy.Expr],
+                            question: Question) -> list[Alternative]:
+    """Every path of two edges or more stopped one step short of the variable.
+
+    The backward pass reached each stage next to the variable but did not multiply by the
+    last local gradient (d s / d w = x for s = w*x - y); a one-edge path (a regulariser's
+    lam*w**2 straight into the loss) is differentiated whole. With one path only this is the
+    ``chain`` diagnosis that ``gradcheck.diagnosis`` finds from the partial products.
+    """
+    long = [p for p in paths if len(p) >= 2 and p[-1][2] != 1]
+    if len(paths) < 2 or not long:
+        return []
+    kept = [full(sympy.Mul(*(e[2] for e in (p[:-1] if p in long else p)))) for p in paths]
+    edges = ", ".join(dict.fromkeys(f"d {p[-1][0]} / d {p[-1][1]}" for p in long))
+    text = (f"your answer stops one step short of {question.wrt[0]} on the way back: it leaves "
+            f"out the last local gradient ({edges}). Multiply by every local gradient along "
+            f"each path, down to {question.wrt[0]}.")
+    return [Alternative("chain", edges, text, sympy.Add(*kept))]
 
 
 def _forks(kept: list[tuple[tuple[str, str, sympy.Expr], ...]],
