@@ -420,7 +420,8 @@ Diagnosis = Callable[[Case], Finding | None]
 # The graph mistakes (see gradcheck.graph_mistakes): when one of them fits, any other
 # reading that fits too is named as well, since they can coincide (a stage treated as a
 # constant in a product is also a dropped path through that stage).
-GRAPH = frozenset({"path", "term", "product", "activation", "edge", "plugged", "extra-gradient"})
+GRAPH = frozenset({"path", "term", "product", "activation", "edge", "plugged", "extra-gradient",
+                   "stale"})
 # One number that is a stage's forward value and a small fraction of the truth fits both.
 ONE_NUMBER = frozenset({"forward", "factor"})
 
@@ -461,6 +462,7 @@ TABLE: tuple[Rule, ...] = (
     Rule("plugged", "plugged", "Right, but with a number put in too early: {text}"),
     Rule("plugged", test=plugged),
     Rule("forward", test=forward_stage),
+    Rule("stale", "stale", "Stale weights: {text}"),
     Rule("factor", test=other_factor),
     Rule("given-point", test=given_point),
 )

@@ -14,7 +14,10 @@ with:
 - ``activation``: an activation's value where its derivative belongs (tanh for
   1 - tanh^2, sigmoid for sigmoid*(1 - sigmoid), relu for Heaviside);
 - ``edge``: one local gradient is wrong in a known way (tanh' written 1 - tanh, d(1/x)
-  with the wrong sign, the power rule misapplied); the edge is named.
+  with the wrong sign, the power rule misapplied); the edge is named;
+- ``stale``: in a trace of gradient steps (w1 = w0 - lr * d loss1 / d w0), the weights
+  before the update where the updated ones belong;
+- ``chain`` (every path): each path stopped one edge short of the variable.
 
 ``alternatives`` is a pure function of the problem and the question; the mutations of
 a local gradient are the rows of ``MUTATIONS`` (data, one row per known slip).
@@ -23,7 +26,7 @@ a local gradient are the rows of ``MUTATIONS`` (data, one row per known slip).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import sympy
@@ -208,6 +211,7 @@ def alternatives(problem: Problem, question: Question) -> tuple[Alternative, ...
     found: list[Alternative] = []
     found += _path_alternatives(paths, full, question)
     found += _last_edge_alternatives(paths, full, question)
+    found += _stale_alternatives(problem, question, cut, var)
     found += _term_alternatives(start, exprs[start], truth, full, var, question)
     for node in nodes:
         found += _product_alternatives(node, exprs[node], truth, adjoint[node], full, var,
@@ -286,6 +290,64 @@ def _last_edge_alternatives(paths: list[tuple[tuple[str, str, sympy.Expr], ...]]
             f"out the last local gradient ({edges}). Multiply by every local gradient along "
             f"each path, down to {question.wrt[0]}.")
     return [Alternative("chain", edges, text, sympy.Add(*kept))]
+
+
+def gradient_steps(problem: Problem) -> dict[str, str]:
+    """The stages that are a gradient step, ``w1 = w0 - lr * g``, each with its ``w0``.
+
+    ``g`` must equal d L / d w0 for some stage L (a gradient stage as loss.backward()
+    computes it, or written out), and ``lr`` must not depend on w0: an update, not any
+    difference (s = y_hat - y is no step).
+    """
+    names = set(problem.symbol_names) | set(problem.stage_names)
+    stages = {s.name: s.expr for s in problem.stages}
+    steps: dict[str, str] = {}
+    for name, expr in stages.items():
+        if not expr.is_Add:
+            continue
+        for before in (a for a in expr.args if a.is_Symbol and a.name in names):
+            keep = [before.name]
+            full_rest = expand(problem, expr - before, keep=keep)
+            if full_rest == 0 or not full_rest.has(before):
+                continue
+            w = before
+            for other, body in stages.items():
+                closed = expand(problem, body, keep=keep)
+                if other == name or not closed.has(w):
+                    continue
+                grad = differentiate(closed, w)
+                if grad == 0:
+                    continue
+                rate = sympy.cancel(full_rest / grad)
+                if not rate.has(w) and rate.free_symbols and rate.could_extract_minus_sign():
+                    steps[name] = before.name
+                    break
+            if name in steps:
+                break
+    return steps
+
+
+def _stale_alternatives(problem: Problem, question: Question, cut: list[str],
+                        var: sympy.Symbol) -> list[Alternative]:
+    """The derivative as if the steps of a gradient-descent trace had not been taken.
+
+    Every step stage ``w1 = w0 - lr * g`` becomes ``w1 = w0``; a question with respect to
+    a step (d loss2 / d w1) is then evaluated at the old weight too.
+    """
+    steps = gradient_steps(problem)
+    if not steps:
+        return []
+    stale = replace(problem, stages=tuple(replace(s, expr=sym(steps[s.name])) if s.name in steps
+                                          else s for s in problem.stages))
+    d = differentiate(expand(stale, question.of_expr, keep=cut), var)
+    if var.name in steps:
+        d = d.xreplace({var: sym(steps[var.name])})
+    d = expand(stale, d)
+    first = next(iter(steps))
+    text = (f"your answer uses the weights before any update ({first} = {steps[first]}, and so "
+            f"on): each step's forward pass uses the weight the previous step produced, "
+            f"{first} = {steps[first]} - lr * gradient, not the old one.")
+    return [Alternative("stale", ", ".join(steps), text, d)]
 
 
 def _forks(kept: list[tuple[tuple[str, str, sympy.Expr], ...]],

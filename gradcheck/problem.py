@@ -17,7 +17,7 @@ from gradcheck.tolerances import Tolerance
 Kind = Literal["expression", "value"]
 DIAGNOSES = ("sign", "factor", "chain", "wrt", "forward", "extra-symbol", "path", "term",
              "product", "activation", "edge", "value", "plugged", "rounding", "given-point", "zero",
-             "extra-gradient")
+             "extra-gradient", "stale")
 DEFAULT_DOMAIN = (-2.0, 2.0)
 
 

@@ -117,3 +117,59 @@ def test_an_activation_slip_in_a_matrix_layer(tmp_path: Path, answer: str, diagn
     assert r.diagnosis == diagnosis and words in r.feedback
     # A wrong answer that is no slip of the table is not called one.
     assert grade(p, "dL_dW", "X.T @ (2 - H)").diagnosis not in ("edge", "activation")
+
+
+TWO_STEPS = '''
+id = "two-steps"
+title = "two steps of gradient descent on y_hat = w x"
+[symbols]
+w0 = { value = 1 }
+lr = { value = 0.1 }
+x1 = { value = 1 }
+y1 = { value = 2 }
+x2 = { value = 2 }
+y2 = { value = 1 }
+[graph]
+s1 = "w0*x1 - y1"
+loss1 = "s1**2"
+w1 = "w0 - lr*2*s1*x1"
+s2 = "w1*x2 - y2"
+loss2 = "s2**2"
+[[questions]]
+id = "dloss2_dw1"
+of = "loss2"
+wrt = "w1"
+kind = "value"
+[[questions]]
+id = "dloss2_dw0"
+of = "loss2"
+wrt = "w0"
+answer = "2*s2*x2*(1 - 2*lr*x1^2)"
+'''
+
+
+def test_stale_weights_in_a_gradient_descent_trace(tmp_path: Path) -> None:
+    from gradcheck.graph_mistakes import gradient_steps
+
+    p = _load(tmp_path, TWO_STEPS)
+    # w1 = w0 - lr * d loss1 / d w0 is a step; s1 = w0 x1 - y1 is a difference, not a step.
+    assert gradient_steps(p) == {"w1": "w0"}
+    # By hand: w1 = 1 - 0.1*2*(1 - 2)*1 = 1.2; d loss2 / d w1 = 2 (1.2*2 - 1) 2 = 5.6.
+    assert grade(p, "dloss2_dw1", "5.6").verdict == "pass"
+    # With w1 taken as w0 = 1: 2 (1*2 - 1) 2 = 4.
+    r = grade(p, "dloss2_dw1", "4")
+    assert r.verdict == "fail" and r.diagnosis == "stale" and "before any update" in r.feedback
+    # The formula with w0 where w1 belongs, through the trace: 2 (w0 x2 - y2) x2.
+    r = grade(p, "dloss2_dw0", "2*(w0*x2 - y2)*x2")
+    assert r.diagnosis == "stale"
+    # A number that is neither: no stale reading.
+    assert grade(p, "dloss2_dw1", "4.4").diagnosis != "stale"
+
+
+def test_no_step_in_a_graph_without_updates() -> None:
+    from gradcheck.graph_mistakes import gradient_steps
+    from tests.helpers import PROBLEMS
+
+    for name in ("seeds/linear-regression.toml", "backprop/rnn-through-time.toml",
+                 "seeds/exercise-4-4.toml", "backprop/softmax-cross-entropy.toml"):
+        assert gradient_steps(load_problem(PROBLEMS / name)) == {}, name
