@@ -448,6 +448,7 @@ TABLE: tuple[Rule, ...] = (
     Rule("activation", "activation"),
     Rule("forward", test=forward),
     Rule("term", "term", "A term is missing: {text}"),
+    Rule("sign", "term-sign", "The sign of one term is flipped: {text}"),
     Rule("product", "product", "A product-rule term is missing: {text}", stage=True),
     Rule("path", "path", "A path is missing on the backward pass: {text}"),
     Rule("product", "product", "A product-rule term is missing: {text}", stage=False),

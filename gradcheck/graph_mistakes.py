@@ -17,7 +17,9 @@ with:
   with the wrong sign, the power rule misapplied); the edge is named;
 - ``stale``: in a trace of gradient steps (w1 = w0 - lr * d loss1 / d w0), the weights
   before the update where the updated ones belong;
-- ``chain`` (every path): each path stopped one edge short of the variable.
+- ``chain`` (every path): each path stopped one edge short of the variable;
+- ``term-sign``: one additive term's gradient with the wrong sign (w0 + lr*g differentiated
+  for w0 - lr*g).
 
 ``alternatives`` is a pure function of the problem and the question; the mutations of
 a local gradient are the rows of ``MUTATIONS`` (data, one row per known slip).
@@ -380,6 +382,10 @@ def _term_alternatives(node: str, expr: sympy.Expr, truth: sympy.Expr,
                 f"{sympy.sstr(expr)}: the gradient of a sum is the sum of the gradients of "
                 "its terms, and this term depends on " f"{var.name} too.")
         found.append(Alternative("term", name, text, truth - part))
+        if len(body.args) > 1:
+            flipped = (f"the gradient of the term {shown} of {name} = {sympy.sstr(expr)} has the "
+                       f"wrong sign: each term's gradient keeps the sign the term has in {name}.")
+            found.append(Alternative("term-sign", name, flipped, truth - 2 * part))
     return found
 
 

@@ -141,6 +141,11 @@ of = "loss2"
 wrt = "w1"
 kind = "value"
 [[questions]]
+id = "dw1_dw0"
+of = "w1"
+wrt = "w0"
+answer = "1 - 2*lr*x1^2"
+[[questions]]
 id = "dloss2_dw0"
 of = "loss2"
 wrt = "w0"
@@ -173,3 +178,13 @@ def test_no_step_in_a_graph_without_updates() -> None:
     for name in ("seeds/linear-regression.toml", "backprop/rnn-through-time.toml",
                  "seeds/exercise-4-4.toml", "backprop/softmax-cross-entropy.toml"):
         assert gradient_steps(load_problem(PROBLEMS / name)) == {}, name
+
+
+def test_one_term_with_the_wrong_sign(tmp_path: Path) -> None:
+    p = _load(tmp_path, TWO_STEPS)
+    # w1 = w0 - lr*2*s1*x1 differentiated as if it were w0 + lr*2*s1*x1: 1 + 2 lr x1^2.
+    r = grade(p, "dw1_dw0", "1 + 2*lr*x1^2")
+    assert r.verdict == "fail" and r.diagnosis == "sign" and "one term" in r.feedback
+    # The whole sign flipped is still the plain sign diagnosis.
+    r = grade(p, "dw1_dw0", "-1 + 2*lr*x1^2")
+    assert r.diagnosis == "sign" and "one term" not in r.feedback
