@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 import warnings
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from contextlib import suppress
 from multiprocessing.connection import Connection, wait
@@ -176,8 +176,9 @@ class LocalPool(ExecutorBase):
     def _steal(self, thief: int) -> list[Task]:
         """Tasks for an idle worker from the longest other queue (its worker is busy), without
         making two workers prepare one question where that can be helped: first the questions
-        their owner has not begun (they change owner), then those the thief has; else, only
-        from a long queue, its last tasks."""
+        their owner has not begun (they change owner), then those the thief has; else half the
+        answers of the question with the most queued (at least ``MAX_CHUNK // 2``), so that
+        preparing it a second time is paid for by many answers."""
         victim = max((i for i in range(self.size) if i != thief), key=lambda i: len(self.queues[i]),
                      default=None)
         if victim is None or not self.queues[victim]:
@@ -190,9 +191,16 @@ class LocalPool(ExecutorBase):
         else:
             moved = {(t.problem, t.question) for t in queue} & mine
         if not moved:
-            if len(queue) <= MAX_CHUNK:
+            counts = Counter((t.problem, t.question) for t in queue)
+            question, most = counts.most_common(1)[0]
+            if most < MAX_CHUNK // 2:
                 return []
-            return [queue.pop() for _ in range(min(MAX_CHUNK, len(queue) // 2))][::-1]
+            mine_now = [t for t in queue if (t.problem, t.question) == question][most // 2:]
+            moving = {t.key for t in mine_now[:MAX_CHUNK]}
+            kept = [t for t in queue if t.key not in moving]
+            queue.clear()
+            queue.extend(kept)
+            return mine_now[:MAX_CHUNK]
         taken = [t for t in queue if (t.problem, t.question) in moved]
         kept = [t for t in queue if (t.problem, t.question) not in moved]
         queue.clear()

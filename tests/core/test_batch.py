@@ -210,3 +210,25 @@ def test_workers_share_the_questions_preparation_on_its_own_budget(tmp_path: Pat
     assert sorted(q for _, q in prepared) == sorted(questions)
     assert len({pid for pid, _ in prepared}) == 2
     assert str(os.getpid()) not in {pid for pid, _ in prepared}  # not before forking
+
+
+def logging_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0,
+                  points: int = 20, time_limit: float = 2.0) -> GradeResult:
+    """fake_grade, logging each student answer with the process that graded it."""
+    if answer != "0":
+        with open(logging_grade.log, "a", encoding="utf-8") as log:  # type: ignore[attr-defined]
+            log.write(f"{os.getpid()}\n")
+    return fake_grade(problem, question_id, answer, seed=seed, points=points,
+                      time_limit=time_limit)
+
+
+def test_one_popular_question_is_shared_by_the_workers(tmp_path: Path) -> None:
+    """A class answering one question (200 distinct answers): the worker that does not own
+    it takes a share of its answers instead of idling."""
+    logging_grade.log = tmp_path / "graded.log"  # type: ignore[attr-defined]
+    rows = subs(*[f"y{i}" for i in range(200)])
+    report = grade_batch(BANK, rows, workers=2, grader=logging_grade)
+    assert verdicts(report) == ["fail"] * 200
+    pids = logging_grade.log.read_text().split()
+    assert len(pids) == 200
+    assert min(pids.count(pid) for pid in set(pids)) >= 20 and len(set(pids)) == 2
