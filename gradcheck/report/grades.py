@@ -18,7 +18,7 @@ from typing import TextIO
 
 from gradcheck.batch import BatchReport
 from gradcheck.gradebook import Attempts, Column, Gradebook, format_percent, format_points, gradebook
-from gradcheck.verdict import Evidence, GradeResult
+from gradcheck.verdict import Decision, Evidence, GradeResult
 
 __all__ = ["GRADE_RENDERERS", "SCHEMA", "RenderOptions", "clip", "gradebook_rows", "render_answer",
            "render_canvas", "render_csv", "render_json", "render_junit", "render_moodle",
@@ -106,7 +106,8 @@ def render_text(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -
                      [visible(r.problem)], [visible(r.question)], [r.verdict.upper()],
                      [r.diagnosis or "-"], _wrap(visible(clip(r.answer)), ANSWER_WIDTH),
                      _wrap(visible(r.feedback), FEEDBACK_WIDTH)])
-        evidence.append(_evidence_lines(r.evidence) if options.verbose else [])
+        decided = [f"decided: {decision_text(r.decision)}"] if r.decision else []
+        evidence.append([*decided, *_evidence_lines(r.evidence)] if options.verbose else [])
     widths = [max(len(line) for row in rows for line in row[i]) for i in range(len(header))]
     lines = []
     for number, (row, points) in enumerate(zip(rows, evidence, strict=True)):
@@ -117,7 +118,19 @@ def render_text(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -
         if number == 0:
             lines.append("  ".join("-" * w for w in widths))
         lines += [f"     {line}" for line in points]
-    return "\n".join([*lines, "", summary_line(report)]) + "\n"
+    decided = decisions_line(report.results)
+    return "\n".join([*lines, "", *([decided] if decided else []), summary_line(report)]) + "\n"
+
+
+def decisions_line(results: Iterable[GradeResult]) -> str:
+    """``how the 3 passes were decided: 2 proved, 1 sampled (high precision)``; ``""`` when no
+    result records a decision."""
+    decided = [r.decision for r in results if r.verdict == "pass" and r.decision is not None]
+    if not decided:
+        return ""
+    proved = sum(d.method == "proved" for d in decided)
+    passes = f"{len(decided)} pass{'es were' if len(decided) != 1 else ' was'}"
+    return f"how the {passes} decided: {proved} proved, {len(decided) - proved} sampled (high precision)"
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -135,6 +148,8 @@ def render_answer(r: GradeResult, *, hide: bool = False) -> str:
              f"answer:        {visible(r.answer)}"]
     if r.understood_as is not None:
         lines.append(f"understood as: {visible(r.understood_as)}")
+    if r.decision is not None:
+        lines.append(f"decided:       {decision_text(r.decision)}")
     if hide:
         return "\n".join(lines) + "\n"
     if r.expected is not None:
@@ -143,6 +158,26 @@ def render_answer(r: GradeResult, *, hide: bool = False) -> str:
         lines.append("evidence:")
         lines += [f"  {line}" for line in _evidence_lines(r.evidence)]
     return "\n".join(lines) + "\n"
+
+
+def decision_text(d: Decision | None) -> str:
+    """How a verdict was decided, in words; ``""`` when nothing was (unread, failed at once).
+
+    >>> decision_text(Decision("proved", 21))
+    'proved (your answer minus the truth simplifies to 0), after agreeing at 21 points'
+    >>> decision_text(Decision("sampled", 29, 8, 30))
+    'sampled: equal at 29 points (8 of them secret), in high precision (30 digits)'
+    """
+    if d is None:
+        return ""
+    points = f"{d.points} point{'s' if d.points != 1 else ''}"
+    if d.method == "proved":
+        text = f"proved (your answer minus the truth simplifies to 0), after agreeing at {points}"
+    else:
+        secret = f" ({d.secret} of them secret)" if d.secret else ""
+        digits = f", in high precision ({d.digits} digits)" if d.digits else ", in float64"
+        text = f"sampled: equal at {points}{secret}{digits}"
+    return f"{text}; {d.note}" if d.note else text
 
 
 def _evidence_lines(evidence: tuple[Evidence, ...], most: int = EVIDENCE_SHOWN) -> list[str]:

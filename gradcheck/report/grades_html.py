@@ -31,6 +31,7 @@ from gradcheck.report.grades import (
     UNREADABLE,
     RenderOptions,
     clip,
+    decision_text,
     gradebook_rows,
     report_gradebook,
     summary_line,
@@ -317,6 +318,8 @@ def _row(r: GradeResult, names: Iterable[str]) -> str:
     fields = [("answer", f"<code>{escape(clip(r.answer))}</code>"),
               ("understood as", math_html(r.understood_as, allowed)),
               ("expected", math_html(r.expected, allowed))]
+    if r.decision is not None:
+        fields.append(("decided", escape(decision_text(r.decision))))
     body = "".join(f'<div class="field"><span class="label">{label}</span>'
                    f'<div class="formula">{value or _EMPTY}</div></div>' for label, value in fields)
     body += (f'<div class="field feedback"><span class="label">feedback</span>'
