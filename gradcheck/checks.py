@@ -550,8 +550,6 @@ def compare(what: str, got_by: str, expected_by: str, got: np.ndarray, expected:
     refereed = 0
     if referee is not None and np.any(error > tol.rtol):
         error, expected, refereed = settle(referee(), pts, error, expected, tol)
-        if refereed:
-            expected_by += f"; high precision at {refereed} point(s)"
     worst = int(np.argmax(error))
     return Comparison(
         what=what, got_by=got_by, expected_by=expected_by,
