@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from gradcheck.checks import DOMAIN_POINTS, MAX_UNDEFINED, domain_keys
+from gradcheck.checks import (
+    DOMAIN_POINTS,
+    MAX_OVERFLOW,
+    MAX_UNDEFINED,
+    domain_keys,
+    float64_overflow,
+    overflow_error,
+)
 from gradcheck.errors import ExitCode, ProblemError, working_on
 from gradcheck.problem import Problem
 
@@ -233,7 +240,13 @@ def _domain(problem: Problem, target: Target, seed: int) -> Finding | None:
     except ValueError as exc:
         return _finding(problem, f"questions.{target.question.id}", "error", str(exc))
     values = NumpyBackend().evaluate(tape, pts)
-    undefined = ~np.all(np.isfinite(values), axis=0)
+    # As in check: where float64 overflows but high precision says the point is defined,
+    # the point is not undefined; too much overflow is refused by its own rule.
+    overflow = float64_overflow(target, pts, values)
+    if np.mean(overflow) > MAX_OVERFLOW:
+        error = overflow_error(problem, target, pts, overflow, seed)
+        return _finding(problem, error.key, "error", error.message, error.hint)
+    undefined = ~np.all(np.isfinite(values), axis=0) & ~overflow
     share = float(np.mean(undefined))
     if share == 0:
         return None

@@ -352,6 +352,9 @@ def evalf_form(expr: sympy.Basic) -> sympy.Basic:
     >>> evalf_form(sympy.erfcinv(x) + 1)
     erfinv(1 - x) + 1
     """
+    rewritten = tuple(cls for op in OPS if op.evalf is not None for cls in op.classes)
+    if not expr.atoms(*rewritten):  # the common case: one walk instead of one per row
+        return expr
     for op in OPS:
         if op.evalf is not None:
             expr = expr.replace(lambda e, cls=op.classes: isinstance(e, cls),

@@ -78,8 +78,11 @@ def evaluate(expr: sympy.Expr, point: dict[sympy.Symbol, sympy.Rational],
     >>> evaluate(sympy.sin(x)**2 + sympy.cos(x)**2 - 1, {x: sympy.Rational(3, 10)})
     mpf('0.0')
     """
+    if isinstance(expr, sympy.Rational):  # a number answer: exact, nothing to evaluate
+        with mpmath.workdps(START_DPS):
+            return _Evaluator._rational(expr)
     steps: Sequence[Assignment] = ()
-    if program:
+    if program and expr.free_symbols & {s for s, _ in program}:
         from gradcheck.derivation import needed
 
         steps = needed(program, [expr])
@@ -205,7 +208,10 @@ class _Evaluator:
 
     @staticmethod
     def _rational(r: sympy.Rational) -> Value:
-        return mpmath.mpf(int(r.p)) / int(r.q)
+        p, q = int(r.p), int(r.q)
+        if q & (q - 1) == 0:  # a float64 point: p / 2**k is exact as (mantissa, exponent)
+            return mpmath.mpf((p, 1 - q.bit_length()))
+        return mpmath.mpf(p) / q
 
     def value(self, expr: Any) -> Any:
         hit = self.memo.get(expr)

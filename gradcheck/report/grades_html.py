@@ -98,6 +98,7 @@ body.gc { margin: 0; }
 .gc .formula code { white-space: pre; }
 .gc .feedback { grid-column: 1 / -1; overflow-wrap: break-word; }
 .gc .feedback .label { display: inline; margin-right: .6em; }
+.gc .feedback .decided { color: #666; font-size: .85em; }
 .gc code { font-family: ui-monospace, monospace; font-size: .9em; }
 .gc math { font-size: 1.1em; }
 .gc .empty { color: #999; }
@@ -318,12 +319,12 @@ def _row(r: GradeResult, names: Iterable[str]) -> str:
     fields = [("answer", f"<code>{escape(clip(r.answer))}</code>"),
               ("understood as", math_html(r.understood_as, allowed)),
               ("expected", math_html(r.expected, allowed))]
-    if r.decision is not None:
-        fields.append(("decided", escape(decision_text(r.decision))))
     body = "".join(f'<div class="field"><span class="label">{label}</span>'
                    f'<div class="formula">{value or _EMPTY}</div></div>' for label, value in fields)
+    decided = ("" if r.decision is None else
+               f' <span class="decided">(decided: {escape(decision_text(r.decision))})</span>')
     body += (f'<div class="field feedback"><span class="label">feedback</span>'
-             f"{escape(clip(r.feedback, FEEDBACK_SHOWN))}</div>")
+             f"{escape(clip(r.feedback, FEEDBACK_SHOWN))}{decided}</div>")
     data = (f'data-verdict="{escape(r.verdict)}" data-question="{escape(_question(r))}" '
             f'data-student="{escape(_student(r))}"')
     return (f'<article class="row {escape(r.verdict)}" {data}>{head}'

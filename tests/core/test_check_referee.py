@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 
 import mpmath
 import numpy as np
@@ -100,3 +101,12 @@ def test_a_wrong_table_entry_fails_with_the_referee_on(write_problem, monkeypatc
     (result,) = check([problem]).results
     assert not result.passed
     assert sum(c.refereed for c in result.comparisons) > 0  # the referee saw it and said no
+
+
+def test_a_refereed_failure_says_so(write_problem) -> None:
+    from gradcheck.report.text import render_text
+
+    problem = _problem(write_problem, "(1 - cos(x))/x**2", "[0.001, 0.003]",
+                       "1.0001*(x*sin(x) - 4*sin(x/2)**2)/x**3")
+    text = render_text(check([problem]))
+    assert re.search(r"decided in high precision at [0-9]+ point\(s\) where float64 disagreed", text)

@@ -58,5 +58,5 @@ def test_the_class_table_counts_proved_and_sampled_passes(report: BatchReport) -
 
 def test_html_shows_the_decision(report: BatchReport) -> None:
     page = render_html(report)
-    assert page.count('<span class="label">decided</span>') == 2
+    assert page.count('<span class="decided">(decided: ') == 2
     assert "8 of them secret" in page
