@@ -24,6 +24,7 @@ from gradcheck.parsing import TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.points import SetAside, draw, format_point, given, label, rng_for
 from gradcheck.problem import Problem
 from gradcheck.referee import Referee, Side, settle
+from gradcheck.refusals import check_backends
 from gradcheck.tape import Tape
 from gradcheck.tolerances import Tolerance, tolerance_for
 
@@ -144,6 +145,9 @@ def check(problems: Sequence[Problem], *, backends: Sequence[str] = ("numpy",),
         raise ValueError(f"points must be at least 1, not {points}")
     names = resolve_backends(backends)
     built = [get_backend(name, dtype) for name in names]
+    # Before any check starts: a function one of these backends lacks is refused here,
+    # naming the file (numpy users may still use the problem).
+    check_backends(problems, names)
     results = [r for p in problems for r in check_problem(p, built, points=points, seed=seed)]
     return CheckReport(seed=seed, points=points, dtype=dtype, backends=tuple(names),
                        results=tuple(results))
@@ -151,7 +155,12 @@ def check(problems: Sequence[Problem], *, backends: Sequence[str] = ("numpy",),
 
 def check_problem(problem: Problem, backends: Sequence[Backend], *, points: int = DEFAULT_POINTS,
                   seed: int = DEFAULT_SEED) -> list[QuestionResult]:
-    """Check one problem's questions; results in question order, then backend order."""
+    """Check one problem's questions; results in question order, then backend order.
+
+    Raises:
+        UnsupportedFunctionError: the problem uses a function one of the backends lacks.
+    """
+    check_backends([problem], [b.name for b in backends])
     if problem.arrays is not None:  # vectors and matrices: derived entry by entry
         from gradcheck.arrays.checking import check_problem as check_arrays
         return check_arrays(problem, backends, points=points, seed=seed)

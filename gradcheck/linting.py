@@ -128,7 +128,8 @@ def lint_problem(problem: Problem, *, seed: int = 0) -> list[Finding]:
 
     if problem.arrays is not None:  # vectors and matrices: the array check finds reference typos
         return [*_missing_rejects(problem), *_array_findings(problem, seed)]
-    findings = [*_unused_symbols(problem), *_unused_stages(problem), *_missing_rejects(problem)]
+    findings = [*_unused_symbols(problem), *_unused_stages(problem), *_missing_rejects(problem),
+                *_backend_refusals(problem)]
     for target in derive(problem).targets:
         domain = _domain(problem, target, seed)
         if domain is not None and domain.level == "error":
@@ -224,6 +225,25 @@ def _missing_rejects(problem: Problem) -> Iterator[Finding]:
                            "has no reject test",
                            "add [[questions.reject]] answers the grader must refuse, "
                            "e.g. a sign error, and one equal to the truth only at the given point")
+
+
+def _backend_refusals(problem: Problem) -> Iterator[Finding]:
+    """A function some backend lacks: ``check --backend`` that backend refuses the problem
+    before any check starts (``gradcheck.refusals``); numpy users may still use it."""
+    from gradcheck.backends import REGISTRY
+    from gradcheck.refusals import refusals
+
+    grouped: dict[tuple[str, str], list[str]] = {}
+    reasons: dict[tuple[str, str], str] = {}
+    for r in refusals(problem, list(REGISTRY)):
+        grouped.setdefault((r.key, r.function), []).append(r.backend)
+        reasons[(r.key, r.function)] = r.reason
+    for (key, function), backends in grouped.items():
+        names = ", ".join(dict.fromkeys(backends))
+        yield _finding(problem, key, "warning",
+                       f"uses {function}, which backend(s) {names} lack: check --backend "
+                       f"{backends[0]} refuses this problem before any check starts",
+                       reasons[(key, function)])
 
 
 def _domain(problem: Problem, target: Target, seed: int) -> Finding | None:

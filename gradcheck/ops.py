@@ -377,6 +377,19 @@ def torch_table(torch: Any) -> dict[str, Impl]:
     return {op.name: functools.partial(op.torch, torch) for op in OPS if op.torch is not None}
 
 
+def refused_in(expr: sympy.Basic, family: str) -> dict[str, str]:
+    """op name -> why the backend family has no implementation, for each function in
+    ``expr`` that the family refuses (``{}`` when it can evaluate all of them).
+
+    >>> refused_in(sympy.Ei(sympy.Symbol("x")) + 1, "torch")
+    {'Ei': 'torch has no exponential integral; use --backend numpy'}
+    """
+    rows = [op for op in OPS if family in op.refused]
+    found = expr.atoms(*(cls for op in rows for cls in op.classes)) if rows else set()
+    return {op.name: op.refused[family] for op in rows
+            if any(isinstance(f, op.classes) for f in found)}
+
+
 def refusals(family: str) -> dict[str, str]:
     """op name -> why the backend family (``numpy``, ``torch``) has no implementation."""
     return {op.name: op.refused[family] for op in OPS if family in op.refused}
