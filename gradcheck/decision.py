@@ -388,8 +388,10 @@ def _secret_difference(ref: Reference, base: dict[str, Any], exact_answer: sympy
 def _feature_rows(ref: Reference, exact_answer: sympy.Expr) -> np.ndarray:
     """Points (over the symbols) where the answer's parts that the truth lacks have a zero
     or a stationary argument: a narrow bump's peak (``gradcheck.features``)."""
-    closed = (exact_answer if not exact_answer.free_symbols & ref.stage_symbols
-              else expand(ref.problem, exact_answer))
+    # The answer as written: expanding its stages can grow exponentially with the depth of
+    # the graph (a part over a stage is not searched: its argument is no polynomial in a
+    # variable once the other variables are fixed).
+    closed = exact_answer
     truth = ref.truth_full if ref.truth_full is not None else ref.exact_truth
     n_sym = len(ref.symbols)
     base = ref.points[int(ref.given_used):, :n_sym]
