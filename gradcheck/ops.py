@@ -352,8 +352,7 @@ def evalf_form(expr: sympy.Basic) -> sympy.Basic:
     >>> evalf_form(sympy.erfcinv(x) + 1)
     erfinv(1 - x) + 1
     """
-    rewritten = tuple(cls for op in OPS if op.evalf is not None for cls in op.classes)
-    if not expr.atoms(*rewritten):  # the common case: one walk instead of one per row
+    if not expr.atoms(*_evalf_classes()):  # the common case: one walk instead of one per row
         return expr
     for op in OPS:
         if op.evalf is not None:
@@ -362,9 +361,15 @@ def evalf_form(expr: sympy.Basic) -> sympy.Basic:
     return expr
 
 
+@functools.cache
 def kink_classes() -> tuple[type, ...]:
     """The SymPy classes whose value or slope jumps at breakpoints (rows with ``kink``)."""
     return tuple(cls for op in OPS if op.kink for cls in op.classes)
+
+
+@functools.cache
+def _evalf_classes() -> tuple[type, ...]:
+    return tuple(cls for op in OPS if op.evalf is not None for cls in op.classes)
 
 
 def numpy_table() -> dict[str, Impl]:
