@@ -65,14 +65,29 @@ def refusals(problem: Problem, backends: Sequence[str]) -> list[Refusal]:
     if problem.arrays is not None:  # vectors and matrices: their own compiler and checks
         return []
     families = {name: REGISTRY[name].family for name in backends if name in REGISTRY}
-    if not any(ops.refusals(f) for f in families.values()):
+    if not families or set(families.values()) == {"numpy"}:
         return []
+    extra = max((q.order for q in problem.questions), default=0)
     found = []
     for key, expr in _expressions(problem):
         for name, family in families.items():
             for function, reason in ops.refused_in(expr, family).items():
                 found.append(Refusal(problem.path, key, name, function, reason))
+            if family == "torch":  # orders torch cannot compute, read from the formula
+                for node, reason in _torch_orders(expr, extra):
+                    found.append(Refusal(problem.path, key, name, str(node), reason))
     return found
+
+
+def _torch_orders(expr: sympy.Basic, extra: int) -> list[tuple[sympy.Basic, str]]:
+    from gradcheck.backends.torch_ops import refused_order  # torch itself is not imported
+
+    out = []
+    for node in expr.atoms(sympy.besseli, sympy.besselk, sympy.polygamma):
+        reason = refused_order(node, extra)
+        if reason is not None:
+            out.append((node, reason))
+    return sorted(out, key=lambda item: sympy.default_sort_key(item[0]))
 
 
 def check_backends(problems: Iterable[Problem], backends: Sequence[str]) -> None:

@@ -68,3 +68,22 @@ def test_lint_warns_which_backends_lack_it(write_problem) -> None:
     assert (finding.level, finding.key) == ("warning", "graph.f")
     assert "torch-cpu, torch-cuda" in finding.message and "--backend numpy" in finding.hint
     assert lint([write_problem(PLAIN.format(stem="p"))]).findings == ()
+
+
+@pytest.mark.parametrize(("of", "why"), [
+    ("besseli(x, 2*x)", "constant integer order"),      # a variable order
+    ("besselk(5/2, x)", "non-integer order"),
+    ("besseli(8, x)", "integer orders up to 8"),        # its derivative needs order 9
+    ("polygamma(x, 2)*x", "constant integer order"),
+])
+def test_orders_torch_cannot_compute_are_refused_at_load_time(write_problem, of: str,
+                                                              why: str) -> None:
+    text = EI.format(stem="p").replace('f = "x*Ei(x)"', f'f = "{of}"')
+    found = refusals(load_problem(write_problem(text)), ["numpy", "torch-cpu"])
+    assert [(r.key, r.backend) for r in found] == [("graph.f", "torch-cpu")]
+    assert why in found[0].reason and "--backend numpy" in found[0].reason
+
+
+def test_orders_torch_computes_are_not_refused(write_problem) -> None:
+    text = EI.format(stem="p").replace('f = "x*Ei(x)"', 'f = "besseli(7, x) + polygamma(1, x)"')
+    assert refusals(load_problem(write_problem(text)), ["torch-cpu"]) == []
