@@ -79,6 +79,10 @@ class BatchReport:
     print as math (they were validated by the loader)."""
     questions: tuple[Column, ...] = ()
     """Every question of the bank with its points, in bank order (the gradebook's columns)."""
+    hidden: tuple[str, ...] = ()
+    """Problems whose true value and expected formula students must not see (``hide_expected``
+    of the problem, its bank's gradcheck.toml or ``--hide-expected``): pages handed back to
+    students leave them out; the teacher's reports keep them."""
 
     @property
     def passed(self) -> bool:
@@ -148,7 +152,7 @@ def batch_report(bank: Sequence[Problem], results: Sequence[GradeResult], *, see
         counts = Counts.of(r.verdict for r in results)
     names = tuple((p.id, tuple(p.names())) for p in bank)
     return BatchReport(seed=seed, settings=settings, results=results, counts=counts, names=names,
-                       questions=columns(bank))
+                       questions=columns(bank), hidden=tuple(p.id for p in bank if p.hide_expected))
 
 
 def grade_stream(bank: Sequence[Problem], submissions: Iterable[Submission], *, seed: int = 0,
@@ -196,8 +200,8 @@ def _executor(bank: Sequence[Problem], grader: Grader | None, settings: Settings
 
         return DaskExecutor(scheduler, bank, settings, grader)
     grade_task = task_grader({p.id: p for p in bank}, grader or _default_grader(), settings)
-    if _can_fork():
-        return LocalPool(grade_task, settings, workers)
+    if _can_fork():  # the workers prepare the questions: a bank's truths built in parallel
+        return LocalPool(grade_task, settings, workers, warm_in_workers=True)
     return InProcess(grade_task, settings)
 
 
@@ -397,11 +401,14 @@ class SpooledResults(Sequence[GradeResult]):
         self._file = tempfile.TemporaryFile(buffering=1 << 20)
         tally = dict.fromkeys(VERDICTS, 0)
         count = 0
+        internal = False
         group: list[GradeResult] = []
         for result in results:
             group.append(result)
             tally[result.verdict] += 1
             count += 1
+            if result.diagnosis == INTERNAL_ERROR and result.verdict == "error":
+                internal = True
             if len(group) == self.GROUP:
                 pickle.dump(group, self._file, protocol=pickle.HIGHEST_PROTOCOL)
                 group = []
@@ -410,6 +417,8 @@ class SpooledResults(Sequence[GradeResult]):
         self._file.flush()
         self._len = count
         self.counts = Counts(tally)
+        self.internal = internal
+        """Whether a row is an ``error`` that a gradcheck bug caused (``INTERNAL_ERROR``)."""
 
     def __len__(self) -> int:
         return self._len

@@ -179,16 +179,18 @@ LOADED_BANKS = 8
 
 def load_sources(found: Sources) -> dict[str, Problem]:
     """Problems from their files' text, cached by the text's hash (per worker process)."""
-    from gradcheck.loader import parse_problem
+    from gradcheck.loader import BankSettings, parse_problem
 
     digest = hashlib.sha256(repr(found).encode("utf-8", "surrogatepass")).hexdigest()
     problems = _LOADED.get(digest)
     if problems is None:
         problems = {}
         for pid, path, text, hide in found:
-            problem = parse_problem(text, path)
-            if hide and not getattr(problem, "hide_expected", False):
-                problem = replace(problem, hide_expected=True)
+            # The client's word on hiding (its file, its bank's gradcheck.toml, the command
+            # line), never a settings file near the same path on the worker's disk.
+            problem = parse_problem(text, path, bank=BankSettings(hide_expected=hide))
+            if problem.hide_expected != hide:
+                problem = replace(problem, hide_expected=hide)
             problems[pid] = problem
         _LOADED[digest] = problems
         if len(_LOADED) > LOADED_BANKS:
