@@ -8,11 +8,13 @@ block runs without a limit: the batch pool's killable processes bound it instead
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 __all__ = ["Timeout", "deadline", "paused"]
 
@@ -62,13 +64,26 @@ def deadline(seconds: float) -> Iterator[None]:
             return
         raise Timeout
 
+    hook = sys.unraisablehook
+
+    def on_unraisable(unraisable: Any) -> None:
+        if unraisable.exc_type is Timeout:
+            # Raised in code that cannot raise (a gc callback, a finalizer the frame test
+            # did not recognise) and dropped there: fire again once that code has returned.
+            signal.setitimer(signal.ITIMER_REAL, RETRY)
+            return
+        hook(unraisable)
+
     started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, on_alarm)
+    sys.unraisablehook = on_unraisable
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        if sys.unraisablehook is on_unraisable:
+            sys.unraisablehook = hook
         signal.signal(signal.SIGALRM, previous)
         if outer_delay:
             left = outer_delay - (time.monotonic() - started)
