@@ -9,10 +9,14 @@ plus 3% junk, for 300 students, so answers repeat as in a real class. Then:
    CPU seconds (the process and its workers: on a busy machine, rows per CPU second is what
    one free core would give), rows/s, and the peak RSS of the largest of its processes;
 3. with ``--dask``, the same batch on a 2-worker ``LocalCluster``: rows/s, and the overhead
-   of one chunk (a round trip that grades one already-known answer).
+   of one chunk (a round trip that grades one already-known answer);
+4. with ``--breakdown``, where one worker's CPU goes for the first size: imports, loading the
+   bank, preparing each question the class answers (its truth and the alternatives diagnoses
+   compare with), grading each distinct answer once, and the slowest questions to prepare.
 
-    python benchmarks/bench_batch.py [--rows 10000,100000] [--formats csv,json]
+    python benchmarks/bench_batch.py [--rows 10000,100000,1000000] [--formats csv,json]
                                      [--workers 1,2] [--dask] [--skip-direct] [--distinct 2000]
+                                     [--breakdown]
 """
 
 from __future__ import annotations
@@ -195,6 +199,39 @@ def on_dask(bank: tuple[Problem, ...], rows: int, seed: int, tmp: Path) -> None:
               f"median {statistics.median(trips) * 1e3:.1f} ms")
 
 
+def breakdown(path: Path, seed: int) -> None:
+    """CPU seconds of each part of a one-worker run, measured in a fresh process."""
+    code = f"""
+import csv, time
+t0 = time.process_time()
+import gradcheck.batch, gradcheck.grading, gradcheck.loader, gradcheck.report.grades
+t1 = time.process_time()
+bank = gradcheck.loader.load_bank([{str(ROOT / "problems")!r}])
+t2 = time.process_time()
+by_id = {{p.id: p for p in bank}}
+with open({str(path)!r}, encoding="utf-8", newline="") as handle:
+    rows = list(csv.reader(handle))[1:]
+answers = list(dict.fromkeys((r[1], r[2], r[3]) for r in rows))
+questions = sorted({{(p, q) for p, q, _ in answers}})
+costs = []
+for p, q in questions:
+    s = time.process_time()
+    gradcheck.grading.grade(by_id[p], q, "0", seed={seed}, time_limit=180)
+    costs.append((time.process_time() - s, p + "/" + q))
+t3 = time.process_time()
+for p, q, a in answers:
+    gradcheck.grading.grade(by_id[p], q, a, seed={seed})
+t4 = time.process_time()
+print(f"  imports {{t1 - t0:.2f}} s, loading the bank ({{len(bank)}} problems) {{t2 - t1:.2f}} s, "
+      f"preparing {{len(questions)}} questions {{t3 - t2:.2f}} s, grading {{len(answers)}} distinct "
+      f"answers {{t4 - t3:.2f}} s ({{(t4 - t3) / len(answers) * 1e3:.1f}} ms each)")
+costs.sort(reverse=True)
+print("  slowest to prepare: " + ", ".join(f"{{name}} {{c:.2f}} s" for c, name in costs[:6]))
+"""
+    print(f"\nwhere the CPU goes, {path.name}, in one process (CPU seconds):", flush=True)
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="10000", help="comma-separated sizes (default 10000)")
@@ -206,6 +243,8 @@ def main() -> None:
                         help="skip the in-process comparison and the repeat cost")
     parser.add_argument("--distinct", type=int, default=0, metavar="N",
                         help="also N distinct answers with each worker count (the speed-up)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="where one worker's CPU goes (imports, bank, questions, answers)")
     args = parser.parse_args()
     bank = load_bank([ROOT / "problems"])
     sizes = [int(n) for n in args.rows.split(",")]
@@ -216,6 +255,10 @@ def main() -> None:
             write_csv(bank, sizes[0], args.seed, path)
             in_process(bank, path, args.seed)
             repeat_cost(bank)
+        if args.breakdown:
+            path = tmp / "answers-breakdown.csv"
+            write_csv(bank, sizes[0], args.seed, path)
+            breakdown(path, args.seed)
         if args.distinct:
             speedup(bank, args.distinct, [int(n) for n in args.workers.split(",")])
         whole_process(bank, sizes, args.formats.split(","), [int(n) for n in args.workers.split(",")],
