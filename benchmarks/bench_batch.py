@@ -172,7 +172,7 @@ def on_dask(bank: tuple[Problem, ...], rows: int, seed: int, tmp: Path) -> None:
     path = tmp / f"answers-{rows}.csv"
     write_csv(bank, rows, seed, path)
     subs = read_submissions(path)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=50) as cluster, Client(cluster) as client:
         client.run(lambda: __import__("gradcheck.grading"))  # imports are start-up, not work
         print(f"\nDask LocalCluster, 2 worker processes, {rows} rows:")

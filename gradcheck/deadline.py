@@ -8,11 +8,13 @@ block runs without a limit: the batch pool's killable processes bound it instead
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 __all__ = ["Timeout", "deadline", "paused"]
 
@@ -49,6 +51,18 @@ def _on_alarm(signum: int, frame: FrameType | None) -> None:
     raise Timeout
 
 
+_outer_hook: Any = sys.unraisablehook  # the hook the outermost armed deadline replaced
+
+
+def _on_unraisable(unraisable: Any) -> None:
+    if unraisable.exc_type is Timeout:
+        # Raised in code that cannot raise (a gc callback, a finalizer the frame test did
+        # not recognise) and dropped there: fire again once that code has returned.
+        signal.setitimer(signal.ITIMER_REAL, RETRY)
+        return
+    _outer_hook(unraisable)
+
+
 try:  # CPython's C-level signal functions: signal.signal converts handlers to enums
     # on every call, which costs more than the rest of a deadline together.
     import _signal
@@ -64,7 +78,7 @@ class deadline:  # noqa: N801 - used as a function: ``with deadline(2.0):``
     An outer timer that fires sooner is left alone; one that fires later is re-armed.
     """
 
-    __slots__ = ("seconds", "outer_delay", "started", "previous", "armed")
+    __slots__ = ("seconds", "outer_delay", "started", "previous", "armed", "hook")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -80,6 +94,11 @@ class deadline:  # noqa: N801 - used as a function: ``with deadline(2.0):``
         self.outer_delay = outer_delay
         self.started = time.monotonic()
         self.previous = _set_handler(signal.SIGALRM, _on_alarm)
+        self.hook = sys.unraisablehook
+        if self.hook is not _on_unraisable:
+            global _outer_hook
+            _outer_hook = self.hook
+            sys.unraisablehook = _on_unraisable
         self.armed = True
         signal.setitimer(signal.ITIMER_REAL, seconds)
 
@@ -90,6 +109,8 @@ class deadline:  # noqa: N801 - used as a function: ``with deadline(2.0):``
         signal.setitimer(signal.ITIMER_REAL, 0)
         if self.previous is not _on_alarm:
             _set_handler(signal.SIGALRM, self.previous)
+        if self.hook is not _on_unraisable and sys.unraisablehook is _on_unraisable:
+            sys.unraisablehook = self.hook
         if self.outer_delay:
             left = self.outer_delay - (time.monotonic() - self.started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))

@@ -42,7 +42,7 @@ def slow_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0
 @pytest.fixture(scope="module")
 def cluster():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, memory_limit="2GiB",
+                                       dashboard_address=":0", memory_limit="2GiB",
                                        silence_logs=50)
     client = distributed.Client(cluster)
     yield client

@@ -144,3 +144,33 @@ def test_a_timer_that_fires_inside_a_finalizer_is_not_lost() -> None:
     finally:
         sys.unraisablehook = old
     assert not dropped and rounds < 5
+
+
+def test_a_timer_that_fires_inside_a_gc_callback_is_not_lost() -> None:
+    # gc.callbacks run where an exception cannot propagate either (Hypothesis times the
+    # collector this way): the Timeout dropped there must fire again afterwards.
+    import gc
+    import time
+
+    from gradcheck.deadline import Timeout, deadline
+
+    def busy(seconds: float) -> None:
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            pass
+
+    def slow_callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            busy(0.03)  # the 0.01 s alarm lands in here
+
+    rounds = 0
+    gc.callbacks.append(slow_callback)
+    try:
+        with pytest.raises(Timeout), deadline(0.01):
+            while rounds < 100:  # 6 s: far past the 0.01 s budget
+                gc.collect()
+                busy(0.03)
+                rounds += 1
+    finally:
+        gc.callbacks.remove(slow_callback)
+    assert rounds < 5
