@@ -121,7 +121,8 @@ def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, s
         progress: called as ``progress(done, total)`` after each row.
         grader: the grading function (default ``gradcheck.grading.grade``).
         evidence: which results keep their evidence points: ``all`` (default), ``failing``
-            (a ``fail`` only) or ``none``.
+            (a ``fail``'s first point and first disagreeing ones, ``FAILING_POINTS`` in all,
+            with the rest counted in ``GradeResult.omitted``) or ``none``.
         scheduler: a Dask scheduler's address (``tcp://host:8786``) or ``distributed.Client``
             to grade on a cluster (``workers`` is then unused; a custom ``grader`` must be a
             module-level function the Dask workers can import).

@@ -32,11 +32,12 @@ from typing import Any, Literal, NamedTuple, Protocol, Self
 
 from gradcheck.errors import InternalError
 from gradcheck.problem import Problem
-from gradcheck.verdict import GradeResult
+from gradcheck.verdict import GradeResult, Omitted
 
-__all__ = ["EVIDENCE_POLICIES", "INTERNAL_ERROR", "KILL_GRACE", "EvidencePolicy", "Executor",
-           "Grader", "InProcess", "Settings", "Task", "TaskGrader", "crashed", "internal_error",
-           "prepare_questions", "task_grader", "timed_out"]
+__all__ = ["EVIDENCE_POLICIES", "FAILING_POINTS", "INTERNAL_ERROR", "KILL_GRACE", "EvidencePolicy",
+           "Executor", "Grader", "InProcess", "Settings", "Task", "TaskGrader", "crashed",
+           "internal_error", "keep_evidence", "prepare_questions", "task_grader", "telling_points",
+           "timed_out"]
 
 EvidencePolicy = Literal["all", "failing", "none"]
 EVIDENCE_POLICIES: tuple[EvidencePolicy, ...] = ("all", "failing", "none")
@@ -105,12 +106,35 @@ def internal_error(row: Task | Any, exc: BaseException) -> GradeResult:
                        verdict="error", feedback=str(error), diagnosis=INTERNAL_ERROR)
 
 
+FAILING_POINTS = 3  # points a failing answer keeps under ``failing``: the first, then disagreements
+
+
 def keep_evidence(result: GradeResult, policy: EvidencePolicy) -> GradeResult:
-    """The result with the evidence the policy keeps: ``all``; ``failing`` (a ``fail``'s only);
-    ``none``."""
-    if not result.evidence or policy == "all" or (policy == "failing" and result.verdict == "fail"):
+    """The result with the evidence the policy keeps: ``all``; ``none``; ``failing``: for a
+    ``fail`` only, the points that show the failure (see ``telling_points``), else none."""
+    if not result.evidence or policy == "all":
         return result
+    if policy == "failing" and result.verdict == "fail":
+        return telling_points(result)
     return replace(result, evidence=())
+
+
+def telling_points(result: GradeResult, most: int = FAILING_POINTS) -> GradeResult:
+    """The result with at most ``most`` evidence points, and a count of the others.
+
+    Kept: the first point (the problem's given point, where the answer is defined there),
+    then the first points where the answer disagrees with the truth, in the order they
+    were compared. ``result.omitted`` counts the points left out, and how many of those
+    disagree: enough to say "wrong at 18 of 21 points" without 18 points in the report.
+    """
+    evidence = result.evidence
+    if len(evidence) <= most:
+        return result
+    first, rest = evidence[0], evidence[1:]
+    disagree = [e for e in rest if not e.agrees]
+    shown = disagree[:most - 1]
+    return replace(result, evidence=(first, *shown),
+                   omitted=Omitted(points=len(rest) - len(shown), disagree=len(disagree) - len(shown)))
 
 
 def _result(task: Task, verdict: Literal["invalid", "error"], feedback: str) -> GradeResult:
