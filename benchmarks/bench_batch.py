@@ -9,10 +9,14 @@ plus 3% junk, for 300 students, so answers repeat as in a real class. Then:
    CPU seconds (the process and its workers: on a busy machine, rows per CPU second is what
    one free core would give), rows/s, and the peak RSS of the largest of its processes;
 3. with ``--dask``, the same batch on a 2-worker ``LocalCluster``: rows/s, and the overhead
-   of one chunk (a round trip that grades one already-known answer).
+   of one chunk (a round trip that grades one already-known answer);
+4. with ``--json-sizes``, the JSON report's size for each ``--evidence`` policy and each
+   size, with the share of failing rows; ``--json-distinct N`` adds a class of N rows that
+   are all distinct answers, nearly all wrong (the worst case: no repeat shares evidence).
 
     python benchmarks/bench_batch.py [--rows 10000,100000] [--formats csv,json]
                                      [--workers 1,2] [--dask] [--skip-direct] [--distinct 2000]
+                                     [--json-sizes] [--json-distinct 10000]
 """
 
 from __future__ import annotations
@@ -156,6 +160,37 @@ def whole_process(bank: tuple[Problem, ...], sizes: list[int], formats: list[str
                 out.unlink()
 
 
+def json_sizes(bank: tuple[Problem, ...], sizes: list[int], seed: int, tmp: Path, distinct: int) -> None:
+    """The JSON report's size per evidence policy (whole process, 1 worker)."""
+    import json
+
+    classes = []
+    for rows in sizes:
+        path = tmp / f"answers-{rows}.csv"
+        write_csv(bank, rows, seed, path)
+        classes.append((f"{rows} rows, the class", path))
+    if distinct:
+        path = tmp / f"distinct-{distinct}.csv"
+        with open(path, "w", encoding="utf-8") as out:  # k*x*(w*x - y): wrong but for k = 2
+            out.write("student,problem,question,answer\n")
+            out.writelines(f"s{i % 300:03d},linear-regression,dloss_dw,{i + 3}*x*(w*x - y)\n"
+                           for i in range(distinct))
+        classes.append((f"{distinct} rows, all distinct", path))
+    print("\nJSON report size per evidence policy (gradcheck grade --format json --evidence P):")
+    print(f"{'class':>28} {'failing':>8} {'policy':>8} {'size':>9} {'bytes/row':>9} {'peak RSS':>9}")
+    for label, path in classes:
+        for policy in ("all", "failing", "none"):
+            out = tmp / "report.json"
+            _, _, rss = run_cli(path, "json", 1, out, ["--evidence", policy])
+            size = out.stat().st_size
+            with open(out, encoding="utf-8") as f:
+                counts = json.load(f)["counts"]
+            out.unlink()
+            share = counts["fail"] / max(1, counts["rows"])
+            print(f"{label:>28} {share:>8.0%} {policy:>8} {size / 1e6:>6.1f} MB "
+                  f"{size / max(1, counts['rows']):>9.0f} {rss:>6} MB", flush=True)
+
+
 def on_dask(bank: tuple[Problem, ...], rows: int, seed: int, tmp: Path) -> None:
     try:
         from distributed import Client, LocalCluster
@@ -206,11 +241,22 @@ def main() -> None:
                         help="skip the in-process comparison and the repeat cost")
     parser.add_argument("--distinct", type=int, default=0, metavar="N",
                         help="also N distinct answers with each worker count (the speed-up)")
+    parser.add_argument("--json-sizes", action="store_true",
+                        help="only the JSON size per evidence policy, for each --rows")
+    parser.add_argument("--json-distinct", type=int, default=0, metavar="N",
+                        help="with --json-sizes: also a class of N distinct answers")
+    parser.add_argument("--only-dask", action="store_true", help="only the Dask comparison")
     args = parser.parse_args()
     bank = load_bank([ROOT / "problems"])
     sizes = [int(n) for n in args.rows.split(",")]
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
+        if args.json_sizes:
+            json_sizes(bank, sizes, args.seed, tmp, args.json_distinct)
+            return
+        if args.only_dask:
+            on_dask(bank, sizes[0], args.seed, tmp)
+            return
         if not args.skip_direct:
             path = tmp / "answers.csv"
             write_csv(bank, sizes[0], args.seed, path)
