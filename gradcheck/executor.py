@@ -106,7 +106,7 @@ def internal_error(row: Task | Any, exc: BaseException) -> GradeResult:
                        verdict="error", feedback=str(error), diagnosis=INTERNAL_ERROR)
 
 
-FAILING_POINTS = 3  # points a failing answer keeps under ``failing``: the first, then disagreements
+FAILING_POINTS = 2  # points a failing answer keeps under ``failing``: the first, then a disagreement
 
 
 def keep_evidence(result: GradeResult, policy: EvidencePolicy) -> GradeResult:

@@ -181,7 +181,7 @@ def test_iter_submissions_raises_before_iterating(tmp_path: Path) -> None:
         iter_submissions(tmp_path / "missing.csv")
 
 
-@pytest.mark.parametrize(("option", "kept"), [([], [0, 3]), (["--evidence", "all"], [21, 21]),
+@pytest.mark.parametrize(("option", "kept"), [([], [0, 2]), (["--evidence", "all"], [21, 21]),
                                               (["--evidence", "none"], [0, 0])])
 def test_grade_command_keeps_failing_evidence_by_default(tmp_path: Path, option: list[str],
                                                          kept: list[int],
@@ -196,8 +196,8 @@ def test_grade_command_keeps_failing_evidence_by_default(tmp_path: Path, option:
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and [r["verdict"] for r in data["results"]] == ["pass", "fail"]
     # all: the given point and the 20 random points (--points 20) of each answer kept;
-    # failing: the given point and the first two where x(wx-y) disagrees, 18 left out
+    # failing: the given point and the first where x(wx-y) disagrees, 19 left out
     assert [len(r["evidence"]) for r in data["results"]] == kept
     omitted = data["results"][1]["evidence_omitted"]
-    assert omitted == ({"points": 18, "disagree": 18} if kept == [0, 3] else None)
+    assert omitted == ({"points": 19, "disagree": 19} if kept == [0, 2] else None)
     assert data["settings"]["evidence"] == (option[1] if option else "failing")
