@@ -33,6 +33,7 @@ from gradcheck.executor import (
     InProcess,
     Settings,
     Task,
+    fork_safe,
     internal_error,
     task_grader,
 )
@@ -198,7 +199,7 @@ def _executor(bank: Sequence[Problem], grader: Grader | None, settings: Settings
         return DaskExecutor(scheduler, bank, settings, grader)
     grade_task = task_grader({p.id: p for p in bank}, grader or _default_grader(), settings)
     if _can_fork():
-        return LocalPool(grade_task, settings, workers)
+        return LocalPool(fork_safe(grade_task), settings, workers)
     return InProcess(grade_task, settings)
 
 

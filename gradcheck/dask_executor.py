@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from gradcheck.errors import ExitCode, GradcheckError, UsageError
-from gradcheck.executor import ExecutorBase, Grader, Settings, Task, run_guarded, task_grader
+from gradcheck.executor import (
+    ExecutorBase,
+    Grader,
+    Settings,
+    Task,
+    fork_safe,
+    run_guarded,
+    task_grader,
+)
 from gradcheck.problem import Problem
 from gradcheck.verdict import GradeResult
 
@@ -216,7 +224,8 @@ class KeptGrader:
     """A forked grading process that a Dask worker thread keeps from chunk to chunk.
 
     Forking a grader per chunk cost a fork, a cold answer cache and the process start
-    (55-176 ms a chunk on a busy 2-core machine); a kept one costs a pipe round trip. The
+    (91 ms a chunk of one answer, timed on the worker); a kept one costs a pipe round trip
+    (0.3 ms; figures from ``benchmarks/bench_batch.py --only-dask``). The
     process knows the problems and questions it was forked with: a chunk that brings a new
     problem, a new version of one, or a question not yet prepared, has it prepared here
     (in the Dask worker, on the question's own budget, never under a student's time
@@ -253,7 +262,7 @@ class KeptGrader:
                 new = {(t.problem, t.question) for t in tasks}
             self.problems = known
             self.prepared = {pq for pq in self.prepared if pq[0] not in stale}
-            grade_task = task_grader(self.problems, self.grader, self.settings)
+            grade_task = fork_safe(task_grader(self.problems, self.grader, self.settings))
             self.pool = LocalPool(grade_task, self.settings, workers=1)
             self.pool.prepare(sorted(new))  # here, before the process is forked
             self.prepared |= new

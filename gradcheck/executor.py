@@ -19,6 +19,7 @@ An executor is used like this (the batch's loop)::
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -36,7 +37,7 @@ from gradcheck.verdict import GradeResult, Omitted
 
 __all__ = ["EVIDENCE_POLICIES", "FAILING_POINTS", "INTERNAL_ERROR", "KILL_GRACE", "EvidencePolicy",
            "Executor", "Grader", "InProcess", "Settings", "Task", "TaskGrader", "crashed",
-           "internal_error", "keep_evidence", "prepare_questions", "task_grader", "telling_points",
+           "fork_safe", "internal_error", "keep_evidence", "prepare_questions", "task_grader", "telling_points",
            "timed_out"]
 
 EvidencePolicy = Literal["all", "failing", "none"]
@@ -91,6 +92,21 @@ def task_grader(problems: dict[str, Problem], grader: Grader, settings: Settings
             return internal_error(task, exc)
         return keep_evidence(result, settings.evidence)
     return grade_task
+
+
+def fork_safe(grade_task: TaskGrader) -> TaskGrader:
+    """``grade_task``, which in a process forked after this call first drops the GC callbacks
+    it inherited (e.g. Dask's GC diagnosis, in a Dask worker or a program with a Dask
+    client): a grading deadline's alarm that fires inside a GC callback is lost
+    ("Exception ignored in ... _gc_callback"), so the answer would run past its budget
+    where a plain process stops it, and could get another result."""
+    parent = os.getpid()
+
+    def grade_task_forked(task: Task) -> GradeResult:
+        if gc.callbacks and os.getpid() != parent:
+            gc.callbacks.clear()
+        return grade_task(task)
+    return grade_task_forked
 
 
 INTERNAL_ERROR = "internal-error"  # the diagnosis of an error row that a gradcheck bug caused

@@ -48,10 +48,19 @@ def pid_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0,
                        verdict="pass", feedback=str(os.getpid()), seed=seed)
 
 
+def callbacks_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0,
+                    points: int = 20, time_limit: float = 2.0) -> GradeResult:
+    """Imported by name on the workers: how many GC callbacks the grading process has."""
+    import gc
+
+    return GradeResult(problem=problem.id, question=question_id, answer=answer,
+                       verdict="pass", feedback=str(len(gc.callbacks)), seed=seed)
+
+
 @pytest.fixture(scope="module")
 def cluster():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, memory_limit="2GiB",
+                                       dashboard_address=":0", memory_limit="2GiB",
                                        silence_logs=50)
     client = distributed.Client(cluster)
     yield client
@@ -204,3 +213,10 @@ def test_a_kept_grader_forks_again_for_a_new_version_of_a_problem() -> None:
     assert other[0][1] == grade(replace(linear, hide_expected=True), "dloss_dw", "x(wx-y)")
     assert other[0][1].feedback != first[0][1].feedback  # the hidden version hides the truth
     assert later[0][1] == grade(linear, "dloss_dw_value", "-2")
+
+
+def test_no_dask_gc_callback_can_swallow_a_grading_deadline(cluster) -> None:
+    """A deadline's Timeout raised inside a GC callback is lost; a Dask worker has one
+    (its GC diagnosis), the grading process forked from it must not."""
+    report = grade_batch(BANK, rows("a", "b", "c"), grader=callbacks_grade, scheduler=cluster)
+    assert [r.feedback for r in report.results] == ["0", "0", "0"]
