@@ -215,7 +215,7 @@ def on_dask(bank: tuple[Problem, ...], rows: int, seed: int, tmp: Path) -> None:
     path = tmp / f"answers-{rows}.csv"
     write_csv(bank, rows, seed, path)
     subs = read_submissions(path)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=50) as cluster, Client(cluster) as client:
         client.run(lambda: __import__("gradcheck.grading"))  # imports are start-up, not work
         print(f"\nDask LocalCluster, 2 worker processes, {rows} rows:")
@@ -233,13 +233,38 @@ def on_dask(bank: tuple[Problem, ...], rows: int, seed: int, tmp: Path) -> None:
         found = (sources([problem])[problem.id],)
         task = [Task(0, problem.id, "dloss_dw", "2x(wx-y)")]
         client.gather(client.submit(grade_chunk, found, Settings(), task, pure=False))  # warm
-        trips = []
-        for _ in range(20):
-            start = time.perf_counter()
-            client.gather(client.submit(grade_chunk, found, Settings(), task, pure=False))
-            trips.append(time.perf_counter() - start)
-        print(f"  one chunk's round trip (one known answer; the worker's kept grading "
-              f"process): median {statistics.median(trips) * 1e3:.1f} ms")
+        trips = {}
+        for label, work in (("grading", grade_chunk), ("nothing", _nothing)):
+            times = []
+            for _ in range(30):
+                start = time.perf_counter()
+                client.gather(client.submit(work, found, Settings(), task, pure=False))
+                times.append(time.perf_counter() - start)
+            trips[label] = statistics.median(times)
+        print(f"  one chunk's round trip (one known answer): median {trips['grading'] * 1e3:.1f} ms; "
+              f"the same Dask task doing nothing {trips['nothing'] * 1e3:.1f} ms")
+        on_worker = client.gather(client.submit(_chunk_times, found, Settings(), task, 30,
+                                                pure=False))
+        print(f"  one chunk graded on the worker, timed there (no scheduler in the way): "
+              f"median {on_worker * 1e3:.2f} ms")
+
+
+def _chunk_times(found: object, settings: object, task: object, n: int) -> float:
+    """On a Dask worker: the median time of ``grade_chunk`` over ``n`` chunks of one answer."""
+    from gradcheck.dask_executor import grade_chunk
+
+    grade_chunk(found, settings, task)  # type: ignore[arg-type]
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        grade_chunk(found, settings, task)  # type: ignore[arg-type]
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _nothing(*args: object) -> list[object]:
+    """A Dask task with a chunk's arguments that grades nothing: Dask's own round trip."""
+    return []
 
 
 def main() -> None:
