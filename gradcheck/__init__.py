@@ -31,6 +31,9 @@ _LAZY = {
     "Target": "gradcheck.derivation",
     "derive": "gradcheck.derivation",
     "explain": "gradcheck.explanation",
+    "StudentBackward": "gradcheck.student_backward",
+    "compare_answer": "gradcheck.student_backward",
+    "compare_local": "gradcheck.student_backward",
     "grade": "gradcheck.grading",
     "verify": "gradcheck.verification",
     "verify_backward": "gradcheck.backward",
@@ -70,12 +73,15 @@ __all__ = [
     "ProblemError",
     "Question",
     "QuestionResult",
+    "StudentBackward",
     "Submission",
     "Target",
     "Tolerance",
     "UnsupportedFunctionError",
     "UsageError",
     "check",
+    "compare_answer",
+    "compare_local",
     "derive",
     "explain",
     "grade",
@@ -113,6 +119,7 @@ if TYPE_CHECKING:
     from gradcheck.linting import Finding, LintReport, lint
     from gradcheck.loader import load_bank, load_problem
     from gradcheck.problem import Problem, Question
+    from gradcheck.student_backward import StudentBackward, compare_answer, compare_local
     from gradcheck.submissions import Submission, read_submissions
     from gradcheck.tolerances import Tolerance
     from gradcheck.verdict import Evidence, GradeResult

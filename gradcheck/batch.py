@@ -80,6 +80,10 @@ class BatchReport:
     print as math (they were validated by the loader)."""
     questions: tuple[Column, ...] = ()
     """Every question of the bank with its points, in bank order (the gradebook's columns)."""
+    hidden: tuple[str, ...] = ()
+    """Problems whose true value and expected formula students must not see (``hide_expected``
+    of the problem, its bank's gradcheck.toml or ``--hide-expected``): pages handed back to
+    students leave them out; the teacher's reports keep them."""
 
     @property
     def passed(self) -> bool:
@@ -150,7 +154,7 @@ def batch_report(bank: Sequence[Problem], results: Sequence[GradeResult], *, see
         counts = Counts.of(r.verdict for r in results)
     names = tuple((p.id, tuple(p.names())) for p in bank)
     return BatchReport(seed=seed, settings=settings, results=results, counts=counts, names=names,
-                       questions=columns(bank))
+                       questions=columns(bank), hidden=tuple(p.id for p in bank if p.hide_expected))
 
 
 def grade_stream(bank: Sequence[Problem], submissions: Iterable[Submission], *, seed: int = 0,

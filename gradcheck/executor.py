@@ -141,7 +141,7 @@ def telling_points(result: GradeResult, most: int = FAILING_POINTS) -> GradeResu
     Kept: the first point (the problem's given point, where the answer is defined there),
     then the first points where the answer disagrees with the truth, in the order they
     were compared. ``result.omitted`` counts the points left out, and how many of those
-    disagree: enough to say "wrong at 18 of 21 points" without 18 points in the report.
+    disagree: enough to say "wrong at 19 of 21 points" without 19 points in the report.
     """
     evidence = result.evidence
     if len(evidence) <= most:
@@ -153,15 +153,21 @@ def telling_points(result: GradeResult, most: int = FAILING_POINTS) -> GradeResu
                    omitted=Omitted(points=len(rest) - len(shown), disagree=len(disagree) - len(shown)))
 
 
-def _result(task: Task, verdict: Literal["invalid", "error"], feedback: str) -> GradeResult:
+def _result(task: Task, verdict: Literal["error"], feedback: str) -> GradeResult:
     return GradeResult(problem=task.problem, question=task.question, answer=task.answer,
                        verdict=verdict, feedback=feedback)
 
 
 def timed_out(task: Task, limit: float) -> GradeResult:
-    """The result of a task whose worker was stopped at its deadline."""
-    return _result(task, "invalid", f"Grading this answer took longer than {limit:g} s, so it "
-                                    "was stopped; write it in a simpler form and submit it again.")
+    """The ``error`` result of a task stopped at its deadline (its worker killed, or the alarm
+    rang): the grader did not answer in time, so nothing is known of the answer (issue 13).
+
+    The grader's own deadline, when it answers first, gives an ``invalid`` row instead
+    (``... took longer than the time limit``): that one says the answer itself is too slow.
+    """
+    return _result(task, "error", f"Grading this answer exceeded the time limit: it took longer "
+                                  f"than {limit:g} s, so it was stopped; write it in a simpler "
+                                  "form and submit it again.")
 
 
 def crashed(task: Task, exitcode: int | None) -> GradeResult:

@@ -13,16 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import sympy
 
+from gradcheck import readable
 from gradcheck.derivation import derive_question, local_gradients
 from gradcheck.errors import UsageError
 from gradcheck.problem import Problem, sym
-
-if TYPE_CHECKING:
-    from gradcheck.derivation import Target
 
 
 @dataclass(frozen=True)
@@ -82,7 +79,8 @@ def explain(problem: Problem, question_id: str,
     for symbol, expr in target.program:
         if symbol not in known:
             known[symbol] = _settle(expr.xreplace(known))
-    result = Line(question.label, _formula(target), _settle(target.graph[2].xreplace(known)))
+    result = Line(question.label, readable.shown(problem, question_id),
+                  _settle(target.graph[2].xreplace(known)))
     backward = _backward(problem, question.of, question.wrt[0], forward_values)
     return Explanation(problem.id, question.label, question.of, tuple(values.items()),
                        tuple(forward), local, backward, result)
@@ -97,33 +95,11 @@ def _point(problem: Problem, point: Mapping[str, float] | None) -> dict[str, sym
     return {n: sympy.nsimplify(given[n], rational=True) for n in problem.symbol_names}
 
 
-FORMULA_LIMIT = 400  # nodes; a larger closed form is shown unfactored (factor is slow)
-
-
 def _settle(value: sympy.Expr) -> sympy.Expr:
     """A rational value as it is, any other number to 30 significant digits."""
     if value.is_Rational or not value.is_number:
         return value
     return value.evalf(30)
-
-
-def _nodes(expr: sympy.Basic) -> int:
-    """Nodes of ``expr`` as a tree, counted over its shared subexpressions once each."""
-    memo: dict[sympy.Basic, int] = {}
-
-    def count(e: sympy.Basic) -> int:
-        if e not in memo:
-            memo[e] = 1 + sum(count(a) for a in e.args)
-        return memo[e]
-
-    return count(expr)
-
-
-def _formula(target: Target) -> str:
-    closed = target.closed_form("derivative")
-    if closed is None:
-        return "(too large to show as one formula; see the backward pass)"
-    return sympy.sstr(sympy.factor(closed) if _nodes(closed) <= FORMULA_LIMIT else closed)
 
 
 def _backward(problem: Problem, output: str, wrt: str,

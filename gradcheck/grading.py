@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from gradcheck import candidates, precise, truth
+from gradcheck import candidates, precise, readable, truth
 from gradcheck.deadline import Timeout, deadline
 from gradcheck.decision import decide_expression, decide_value
 from gradcheck.derivation import expand
@@ -108,7 +108,8 @@ def _grade(problem: Problem, question_id: str, answer: str, *, seed: int, points
                            f"the time limit ({time_limit:g} s) (limit: time_limit).", **base)
     except _Unreadable as exc:
         return GradeResult(verdict="invalid", feedback=str(exc), **base)
-    base |= {"understood_as": sympy.sstr(parsed), "expected": ref.expected}
+    expected = ref.expected if ref.question.kind == "value" else readable.shown(problem, question_id)
+    base |= {"understood_as": sympy.sstr(parsed), "expected": expected}
     if ref.question.kind == "value":
         result = decide_value(ref, extras, full, values, base, exact_answer, hide=hide)
     else:
@@ -216,6 +217,8 @@ def prepare(problem: Problem, question_id: str, *, seed: int = 0, points: int = 
     except GradcheckError as exc:
         raise ProblemError(problem.path, f"questions.{question_id}", str(exc)) from None
     candidates.warm(ref, extras)
+    if ref.question.kind != "value":
+        readable.formula(problem, question_id)
 
 
 def clear_answer_cache() -> None:

@@ -164,7 +164,16 @@ def _files(paths: Iterable[str | Path], findings: list[Finding],
            unloadable: list[str]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
-        found = sorted(path.rglob("*.toml")) if path.is_dir() else [path] if path.is_file() else []
+        from gradcheck.loader import bank_settings, is_settings_file, problem_files
+
+        if path.is_file() and is_settings_file(path):  # a bank's settings: valid or a finding
+            try:
+                bank_settings(path.parent)
+            except ProblemError as exc:
+                findings.append(Finding(exc.path, exc.key, "error", exc.message, exc.hint))
+                unloadable.append(str(path))
+            continue
+        found = problem_files(path) if path.is_dir() else [path] if path.is_file() else []
         if not found:
             what = "holds no *.toml problem files" if path.is_dir() else "no such file or folder"
             findings.append(Finding(str(path), "", "error", what, "give problem files or folders"))
@@ -278,15 +287,18 @@ def _reference(problem: Problem, target: Target, seed: int) -> Iterator[Finding]
                     f"reference answer disagrees with SymPy's {result.label} at {c.failures} of "
                     f"{c.points} points: {number(c.got)} instead of {number(c.expected)} "
                     f"at {format_point(c.worst_point)}",
-                    _derivative_hint(target))
+                    _derivative_hint(problem, target))
 
 
-def _derivative_hint(target: Target) -> str:
-    closed = target.closed_form("derivative")
-    if closed is None:
+def _derivative_hint(problem: Problem, target: Target) -> str:
+    from gradcheck.readable import formula
+
+    # Derived without the reference, which is the formula in doubt here.
+    shown = formula(problem, target.question.id, reference=False)
+    if shown.source == "too-large":
         return ("SymPy's derivative (too large to show as one formula) disagrees; fix the "
                 "answer or the question")
-    return f"SymPy's derivative is {closed}; fix the answer or the question"
+    return f"SymPy's derivative is {shown.text}; fix the answer or the question"
 
 
 def render_text(report: LintReport) -> str:

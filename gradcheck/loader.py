@@ -13,6 +13,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ QUESTION_KEYS = {"id", "of", "wrt", "kind", "order", "answer", "prompt", "tolera
                  "reject", "points"}
 TEST_KEYS = {"answer", "diagnosis", "feedback"}
 TOLERANCE_KEYS = {"rtol", "atol", "reason"}
+# A bank's settings: gradcheck.toml in a folder applies to every problem file under it.
+SETTINGS_FILE = "gradcheck.toml"
+SETTINGS_KEYS = {"grading"}
+GRADING_KEYS = {"hide_expected"}
 RESERVED = {"e", "E", "pi", "I", "oo", "nan", "zoo", "S", "N", "O", "Q", "True", "False", "None"}
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
@@ -155,7 +160,7 @@ def _toml_files(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(path.rglob("*.toml"))
+            found = problem_files(path)
             if not found:
                 raise ProblemError(str(path), "", "holds no *.toml problem files")
             files.extend(found)
@@ -175,11 +180,12 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
     if not ID_RE.match(pid):
         raise file.error("id", f"{pid!r} is not a valid id", "use letters, digits, - _ and .")
     tolerance = _tolerance(file, data["tolerance"], "tolerance") if "tolerance" in data else None
+    hide = _flag(file, data, "hide_expected", bank_settings(Path(file.path).parent).hide_expected)
     if arrays_model.is_array_problem(data):
         return arrays_model.load(file, data, pid=pid, title=file.string(data, "title", "title"),
                                  source=file.string(data, "source", "source"),
                                  statement=file.string(data, "statement", "statement"),
-                                 tolerance=tolerance, hide_expected=_flag(file, data, "hide_expected"))
+                                 tolerance=tolerance, hide_expected=hide)
     symbols = _symbols(file, data.get("symbols"))
     vocabulary: dict[str, sympy.Basic] = {s.name: sym(s.name) for s in symbols}
     vocabulary.update({a: sym(s.name) for s in symbols for a in s.aliases})
@@ -201,16 +207,86 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
         source=file.string(data, "source", "source"),
         statement=file.string(data, "statement", "statement"),
         tolerance=tolerance,
-        hide_expected=_flag(file, data, "hide_expected"),
+        hide_expected=hide,
         functions=functions,
     )
 
 
-def _flag(file: _File, data: Mapping[str, Any], name: str) -> bool:
-    value = data.get(name, False)
+def _flag(file: _File, data: Mapping[str, Any], name: str, default: bool = False) -> bool:
+    value = data.get(name, default)
     if not isinstance(value, bool):
         raise file.error(name, f"must be true or false, not {value!r}")
     return value
+
+
+# -- a bank's settings (gradcheck.toml) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BankSettings:
+    """What every problem under a folder inherits from the folder's ``gradcheck.toml``.
+
+    ``hide_expected``: keep the true value and the expected formula out of student-facing
+    feedback (a problem file's own ``hide_expected`` wins over it). ``path``: the settings
+    file, or "" when none applies.
+    """
+
+    hide_expected: bool = False
+    path: str = ""
+
+
+def bank_settings(folder: str | Path) -> BankSettings:
+    """The settings of the nearest ``gradcheck.toml`` in ``folder`` or a folder above it.
+
+    The search stops at a repository's root (a folder holding ``.git``), so a settings file
+    outside the repository never applies to its problems.
+
+    Raises:
+        ProblemError: the settings file is not valid TOML, has an unknown key or a bad value.
+    """
+    settings = _settings_file(Path(folder))
+    if settings is None:
+        return BankSettings()
+    file = _File(settings)
+    try:
+        data = tomllib.loads(settings.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise file.error("", f"cannot be read: {exc}") from exc
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
+        raise file.error("", f"is not valid TOML: {exc}", "fix the TOML syntax there") from exc
+    file.check_keys(data, SETTINGS_KEYS, "")
+    grading = data.get("grading", {})
+    if not isinstance(grading, dict):
+        raise file.error("grading", "must be a table: [grading]", "write [grading] on its own line")
+    file.check_keys(grading, GRADING_KEYS, "grading")
+    value = grading.get("hide_expected", False)
+    if not isinstance(value, bool):
+        raise file.error("grading.hide_expected", f"must be true or false, not {value!r}")
+    return BankSettings(hide_expected=value, path=str(settings))
+
+
+def _settings_file(folder: Path) -> Path | None:
+    try:
+        folder = folder.resolve()
+    except OSError:
+        return None
+    for place in (folder, *folder.parents):
+        candidate = place / SETTINGS_FILE
+        if candidate.is_file():
+            return candidate
+        if (place / ".git").exists():
+            return None
+    return None
+
+
+def is_settings_file(path: str | Path) -> bool:
+    """Whether ``path`` is a bank's settings file (``gradcheck.toml``), not a problem file."""
+    return Path(path).name == SETTINGS_FILE
+
+
+def problem_files(folder: Path) -> list[Path]:
+    """Every ``*.toml`` under ``folder`` but the settings files, in sorted order."""
+    return [p for p in sorted(folder.rglob("*.toml")) if not is_settings_file(p)]
 
 
 def _check_values(file: _File, symbols: tuple[SymbolSpec, ...],

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from gradcheck.verdict import GradeResult
 
 INI_KEY = "gradcheck_paths"
+HIDE_KEY = "gradcheck_hide_expected"
+SETTINGS_FILE = "gradcheck.toml"  # a bank's settings, not a problem (gradcheck.loader.SETTINGS_FILE)
 _ROOTS = pytest.StashKey[tuple[Path, ...]]()
 
 
@@ -38,8 +40,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gradcheck", "checking gradcheck problem banks")
     group.addoption("--gradcheck", action="store_true", default=False,
                     help="collect gradcheck problem files (*.toml) under the given paths as tests")
+    group.addoption("--gradcheck-hide-expected", action="store_true", default=False,
+                    help="grade the answer tests as students see them: without the true value "
+                         "and the expected formula in the feedback (as gradcheck grade "
+                         "--hide-expected; a bank's gradcheck.toml can ask the same)")
     parser.addini(INI_KEY, type="paths", default=[],
                   help="folders of gradcheck problem files to collect as tests")
+    parser.addini(HIDE_KEY, type="bool", default=False,
+                  help="as --gradcheck-hide-expected")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -72,7 +80,7 @@ def _bank_roots(config: pytest.Config) -> tuple[Path, ...]:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ProblemFile | None:
-    if file_path.suffix != ".toml":
+    if file_path.suffix != ".toml" or file_path.name == SETTINGS_FILE:
         return None
     if not _under(file_path, parent.config.stash.get(_ROOTS, ())):
         return None
@@ -231,6 +239,10 @@ class AnswerOutcome:
         return "\n".join(lines)
 
 
+def _hide_everything(config: pytest.Config) -> bool:
+    return bool(config.getoption("gradcheck_hide_expected") or config.getini(HIDE_KEY))
+
+
 def _grader() -> Any:
     """The grading function (imported late: the grader pulls in SymPy and the backends)."""
     from gradcheck.grading import grade
@@ -248,7 +260,10 @@ class AnswersItem(_ProblemItem):
     def runtest(self) -> None:
         grade = _grader()
         tests = self.problem.question(self.question).tests
-        outcomes = [AnswerOutcome(t, grade(self.problem, self.question, t.answer)) for t in tests]
+        # Without the option: the problem's own setting (its file, or its bank's gradcheck.toml)
+        hide = {"hide": True} if _hide_everything(self.config) else {}
+        outcomes = [AnswerOutcome(t, grade(self.problem, self.question, t.answer, **hide))
+                    for t in tests]
         wrong = [o for o in outcomes if not o.ok]
         if wrong:
             head = (f"{self.where}: question {self.question}: {len(wrong)} of {len(outcomes)} "

@@ -19,22 +19,15 @@ from gradcheck.backends.numpy_backend import NumpyBackend
 from gradcheck.breakpoints import Switch, piece_points, switches
 from gradcheck.checks import MAX_UNDEFINED, candidates, complete, kinks
 from gradcheck.deadline import Timeout, deadline
-from gradcheck.derivation import (
-    CLOSED_FORM_LIMIT,
-    Assignment,
-    Target,
-    derive_question,
-    expand,
-    reached_inputs,
-    tree_size,
-)
+from gradcheck.derivation import Assignment, Target, derive_question, reached_inputs
 from gradcheck.errors import GradcheckError, UnsupportedFunctionError
 from gradcheck.points import format_point, given, label, rng_for
 from gradcheck.problem import Problem, Question, sym
+from gradcheck.readable import TOO_LARGE, raw_derivative
 from gradcheck.tape import Tape
 from gradcheck.tolerances import Tolerance, tolerance_for
 
-__all__ = ["VALUE_TOLERANCE", "Reference", "clear", "reference"]
+__all__ = ["TOO_LARGE", "VALUE_TOLERANCE", "Reference", "clear", "reference"]
 
 # Students round numbers: 1e-3 accepts 4 significant digits (rounding error <= 5e-4) and
 # still rejects every slip the bank lists (the nearest, -8 for -7.84, is 2% off).
@@ -43,7 +36,6 @@ VALUE_TOLERANCE = Tolerance(rtol=1e-3, atol=1e-9, reason="default for value answ
 POLY_OPS = frozenset({"input", "const", "add", "mul", "neg", "powi"})
 CACHE_SIZE = 512
 TRUTH_BUDGET = 60.0  # seconds to prepare one question's truth (derive, sample, evaluate)
-TOO_LARGE = "(too large to show as one formula: the derivative was computed stage by stage)"
 BACKEND = NumpyBackend()
 
 
@@ -141,11 +133,7 @@ def _build(problem: Problem, question: Question, seed: int, n: int) -> Reference
     exprs = (exact_truth, exact_function)
     pts, given_used, notes = _sample(problem, target, tape, seed, max(n, 1), exprs, symbols,
                                      program)
-    full = target.closed_form("derivative")
-    if full is not None and target.cut_names:
-        # Shown over the symbols: a stage the question is asked about is expanded too.
-        full = (expand(problem, full) if tree_size(target.stages, full) <= CLOSED_FORM_LIMIT
-                else None)
+    full = raw_derivative(problem, target)  # a stage the question is asked about expanded too
     found: tuple[Switch, ...] = ()
     pieces = 0
     if question.kind != "value":

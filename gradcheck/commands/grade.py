@@ -66,8 +66,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="random points per answer besides the given point, at most 100000 "
                         "(default 20)")
     p.add_argument("--time-limit", type=float, default=2.0, metavar="SECONDS",
-                   help="time allowed per answer, at most 3600; a slower answer is invalid "
-                        "(default 2)")
+                   help="time allowed per answer, at most 3600; an answer too slow to read is "
+                        "invalid, one whose grading had to be killed an error (default 2)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
                    help="grading processes; 0 means one per CPU (default 1)")
     p.add_argument("--hide-expected", action="store_true",

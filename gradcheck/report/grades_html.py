@@ -146,14 +146,16 @@ def render_student_pages(report: BatchReport,
     """One page per student (file name -> HTML), ready to hand back, and ``index.html``.
 
     A student's page holds only that student's rows and grades: no other student's
-    name, answer or count. File names come from ``student_file_name``.
+    name, answer or count, and no expected formula or value of a problem that hides
+    them (``BatchReport.hidden``). File names come from ``student_file_name``.
     """
     book = report_gradebook(report, options.attempts)
     pages: dict[str, str] = {}
     links = []
     for grades in book.students:
         name = student_file_name(grades.student, pages)
-        theirs = tuple(r for r in report.results if r.student == grades.student)
+        theirs = tuple(_for_student(r, report.hidden) for r in report.results
+                       if r.student == grades.student)
         own = replace(report, results=theirs, counts=Counts.of(r.verdict for r in theirs))
         own_book = replace(book, students=(grades,), unreadable=())
         percent = format_percent(grades.percent)
@@ -170,6 +172,11 @@ def render_student_pages(report: BatchReport,
     pages["index.html"] = _page("gradcheck grade report: students",
                                 _summary(report, filters=False), [index], script=False)
     return pages
+
+
+def _for_student(r: GradeResult, hidden: Sequence[str]) -> GradeResult:
+    """A result as its student may see it: without the truth where the problem hides it."""
+    return replace(r, expected=None, evidence=()) if r.problem in hidden else r
 
 
 def student_file_name(student: str, taken: Iterable[str] = ()) -> str:

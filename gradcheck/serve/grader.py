@@ -90,7 +90,7 @@ class Grading:
     each), driven from threads so the event loop never waits for SymPy.
 
     A slot grades one attempt at a time; an attempt past the time limit (plus the pool's
-    grace) has its worker killed and replaced by the pool and comes back ``invalid``, so it
+    grace) has its worker killed and replaced by the pool and comes back an ``error``, so it
     holds one slot for that long and never another student's attempt. Workers are forked
     once a question's truth is cached here (built from the trusted answer "0"), so they
     start warm; a question first asked later makes each slot fork fresh workers once.

@@ -90,8 +90,32 @@ def test_a_stuck_row_is_killed_and_the_rest_graded(workers: int) -> None:
     report = grade_batch(BANK, subs("x", "slow", "y", "x"), time_limit=0.5, workers=workers,
                          grader=fake_grade)
     assert time.monotonic() - start < 5
-    assert verdicts(report) == ["pass", "invalid", "fail", "pass"]
-    assert "took longer than 0.5 s" in report.results[1].feedback
+    assert verdicts(report) == ["pass", "error", "fail", "pass"]
+    assert "exceeded the time limit: it took longer than 0.5 s" in report.results[1].feedback
+
+
+def nap_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0,
+              points: int = 20, time_limit: float = 2.0) -> GradeResult:
+    """Like fake_grade, but any answer starting with "slow" hangs (so several can)."""
+    return fake_grade(problem, question_id, "slow" if answer.startswith("slow") else answer,
+                      seed=seed, points=points, time_limit=time_limit)
+
+
+def test_killed_rows_are_error_rows_and_no_row_is_lost() -> None:
+    """Two hanging answers in one chunk, one of them repeated, among 40 rows on 2 workers:
+    each hanging row comes back an ``error`` saying it exceeded the time limit, in its place;
+    the answers queued behind a killed one in its chunk are graded by the new worker."""
+    answers = ["x", "y"] * 10 + ["slow1"] + ["x", "y"] * 4 + ["slow2", "z", "slow1"] + ["x"] * 9
+    report = grade_batch(BANK, subs(*answers), time_limit=0.3, workers=2, grader=nap_grade)
+    assert [r.row for r in report.results] == list(range(1, len(answers) + 1))
+    assert [r.answer for r in report.results] == answers
+    expected = ["error" if a.startswith("slow") else "pass" if a == "x" else "fail"
+                for a in answers]
+    assert verdicts(report) == expected
+    for r in report.results:
+        if r.verdict == "error":
+            assert "exceeded the time limit: it took longer than 0.3 s" in r.feedback
+    assert report.counts["error"] == 3 and report.counts["invalid"] == 0
 
 
 def test_a_stuck_row_is_stopped_in_process_where_fork_is_missing(monkeypatch) -> None:
@@ -99,7 +123,8 @@ def test_a_stuck_row_is_stopped_in_process_where_fork_is_missing(monkeypatch) ->
     start = time.monotonic()
     report = grade_batch(BANK, subs("x", "slow", "x"), time_limit=0.5, grader=fake_grade)
     assert time.monotonic() - start < 5
-    assert verdicts(report) == ["pass", "invalid", "pass"]
+    assert verdicts(report) == ["pass", "error", "pass"]
+    assert "exceeded the time limit" in report.results[1].feedback
 
 
 def test_a_crashing_or_raising_grader_costs_one_row() -> None:

@@ -208,3 +208,41 @@ def test_seed_bank_passes_with_the_real_grader(pytester: pytest.Pytester) -> Non
     shutil.copytree(SEEDS, pytester.path / "seeds")
     result = pytester.runpytest_subprocess("--gradcheck", "seeds")  # torch stays out of here
     assert result.ret == 0, result.stdout.str()
+
+
+HIDDEN_TRUTH = LINEAR + """\
+[[questions]]
+id = "dloss_dw_value"
+of = "loss"
+wrt = "w"
+kind = "value"
+answer = "-2"
+  [[questions.accept]]
+  answer = "-1.5"
+"""
+
+
+@pytest.mark.parametrize(("how", "hidden"), [
+    ("nothing", False), ("option", True), ("ini", True), ("bank-settings", True)])
+def test_answer_tests_can_be_graded_as_students_see_them(pytester: pytest.Pytester,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         how: str, hidden: bool) -> None:
+    # The real grader: a wrongly accepted -1.5 fails, and its feedback is shown. The truth is
+    # -2 (the notes: 2x(wx - y) at x=1, y=2, w=1); hidden, the feedback does not give it.
+    import gradcheck.grading  # noqa: F401
+
+    monkeypatch.setattr("gradcheck.backends.available_backends", lambda: ["numpy"])
+    write(pytester, "bank/p.toml", HIDDEN_TRUTH.format(stem="p"))
+    args = ["--gradcheck", "bank"]
+    if how == "option":
+        args.append("--gradcheck-hide-expected")
+    elif how == "ini":
+        pytester.makeini("[pytest]\ngradcheck_hide_expected = true\n")
+    elif how == "bank-settings":
+        write(pytester, "bank/gradcheck.toml", "[grading]\nhide_expected = true\n")
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=2, failed=1)  # the settings file is no problem item
+    out = result.stdout.str()
+    assert "feedback" in out and "your answer gives -1.5" in out
+    assert ("but d loss / d w is -2" in out) != hidden
+    assert ("which is not d loss / d w" in out) == hidden
