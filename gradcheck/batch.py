@@ -202,8 +202,8 @@ def _executor(bank: Sequence[Problem], grader: Grader | None, settings: Settings
 
         return DaskExecutor(scheduler, bank, settings, grader)
     grade_task = task_grader({p.id: p for p in bank}, grader or _default_grader(), settings)
-    if _can_fork():
-        return LocalPool(fork_safe(grade_task), settings, workers)
+    if _can_fork():  # the workers prepare the questions: a bank's truths built in parallel
+        return LocalPool(fork_safe(grade_task), settings, workers, warm_in_workers=True)
     return InProcess(grade_task, settings)
 
 
@@ -403,11 +403,14 @@ class SpooledResults(Sequence[GradeResult]):
         self._file = tempfile.TemporaryFile(buffering=1 << 20)
         tally = dict.fromkeys(VERDICTS, 0)
         count = 0
+        internal = False
         group: list[GradeResult] = []
         for result in results:
             group.append(result)
             tally[result.verdict] += 1
             count += 1
+            if result.diagnosis == INTERNAL_ERROR and result.verdict == "error":
+                internal = True
             if len(group) == self.GROUP:
                 pickle.dump(group, self._file, protocol=pickle.HIGHEST_PROTOCOL)
                 group = []
@@ -416,6 +419,8 @@ class SpooledResults(Sequence[GradeResult]):
         self._file.flush()
         self._len = count
         self.counts = Counts(tally)
+        self.internal = internal
+        """Whether a row is an ``error`` that a gradcheck bug caused (``INTERNAL_ERROR``)."""
 
     def __len__(self) -> int:
         return self._len

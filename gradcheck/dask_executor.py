@@ -198,7 +198,7 @@ def _digest(source: Source) -> str:
 def load_sources(found: Sources) -> dict[str, Problem]:
     """Problems by id from their files' text, each cached by its source's hash (per worker
     process): a problem is parsed once per worker, whatever chunk brings it."""
-    from gradcheck.loader import parse_problem
+    from gradcheck.loader import BankSettings, parse_problem
 
     problems = {}
     for source in found:
@@ -209,9 +209,11 @@ def load_sources(found: Sources) -> dict[str, Problem]:
                 _LOADED.move_to_end(digest)
         if problem is None:
             pid, path, text, hide = source
-            problem = parse_problem(text, path)
-            if hide and not getattr(problem, "hide_expected", False):
-                problem = replace(problem, hide_expected=True)
+            # The client's word on hiding (its file, its bank's gradcheck.toml, the command
+            # line), never a settings file near the same path on the worker's disk.
+            problem = parse_problem(text, path, bank=BankSettings(hide_expected=hide))
+            if problem.hide_expected != hide:
+                problem = replace(problem, hide_expected=hide)
             with _LOADING:
                 _LOADED[digest] = problem
                 if len(_LOADED) > LOADED_PROBLEMS:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 __all__ = ["Timeout", "deadline", "paused"]
 
@@ -22,6 +23,21 @@ class Timeout(BaseException):
     A BaseException, so that no ``except Exception`` on the way (SymPy's own retries
     when it evaluates ``floor(exp(10**9))`` catch Exception) can swallow it.
     """
+
+
+RETRY = 1e-3  # seconds until a timer that fired inside a finalizer fires again
+_FINALIZER_FILES = ("weakref.py", "_weakrefset.py")
+
+
+def _in_finalizer(frame: FrameType | None) -> bool:
+    """Whether the interrupted code runs inside a finalizer (``__del__``, a weakref
+    callback), where Python reports an exception as unraisable and drops it."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or code.co_filename.endswith(_FINALIZER_FILES):
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextmanager
@@ -38,7 +54,12 @@ def deadline(seconds: float) -> Iterator[None]:
         yield
         return
 
-    def on_alarm(signum: int, frame: object) -> None:
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        if _in_finalizer(frame):
+            # Raised here, Timeout would be swallowed ("Exception ignored in ...") and the
+            # budget lost: fire again as soon as the finalizer has returned.
+            signal.setitimer(signal.ITIMER_REAL, RETRY)
+            return
         raise Timeout
 
     started = time.monotonic()

@@ -247,6 +247,30 @@ def chain(case: Case) -> Finding | None:
                             f"multiply by every local gradient along the path.{also}")
 
 
+def extra_gradient(case: Case) -> Finding | None:
+    """The truth times a (non-constant) product of local gradients gives the answer.
+
+    The mirror of ``chain``: a local gradient multiplied in once too often (sigmoid's
+    a(1 - a) applied again after a cross-entropy gradient that already contains it). Only
+    for formulas: one number is a multiple of anything.
+    """
+    if case.single_point:
+        return None
+    for m in case.missing:
+        if _is_constant(case, m):
+            continue
+        extra = case.truth * m.values
+        if agrees(extra, case.truth, case.rtol, case.atol):
+            continue
+        if agrees(case.answer, extra, case.rtol, case.atol):
+            return Finding("extra-gradient", f"One local gradient too many: your answer is "
+                                             f"{case.label} times {m.label}. On the way back "
+                                             "each edge's local gradient is multiplied in once; "
+                                             "check whether an earlier local gradient already "
+                                             "contains this one.")
+    return None
+
+
 def wrt(case: Case) -> Finding | None:
     for d in case.derivatives:
         if agrees(case.answer, d.values, case.rtol, case.atol):
@@ -396,7 +420,10 @@ Diagnosis = Callable[[Case], Finding | None]
 # The graph mistakes (see gradcheck.graph_mistakes): when one of them fits, any other
 # reading that fits too is named as well, since they can coincide (a stage treated as a
 # constant in a product is also a dropped path through that stage).
-GRAPH = frozenset({"path", "term", "product", "activation", "edge", "plugged"})
+GRAPH = frozenset({"path", "term", "product", "activation", "edge", "plugged", "extra-gradient",
+                   "stale"})
+# One number that is a stage's forward value and a small fraction of the truth fits both.
+ONE_NUMBER = frozenset({"forward", "factor"})
 
 # Tried in this order; the first match wins. Forward-of-`of` comes before factor (a forward
 # value that is also a multiple of the truth reads as forward), chain before wrt (the
@@ -412,7 +439,8 @@ GRAPH = frozenset({"path", "term", "product", "activation", "edge", "plugged"})
 # An activation's value comes before the forward value (for d h / d z with h = tanh(z) they
 # are one number, and the activation's reading says which derivative belongs there); edge
 # slips come after factor and chain: a power rule without its n is "the 2 that comes down
-# from a square".
+# from a square". A local gradient multiplied in twice comes after wrt, which it can
+# coincide with (2 x^2 s is d loss / d w2 when y_hat = w1 x + w2 x^2), and both are named.
 TABLE: tuple[Rule, ...] = (
     Rule("sign", test=sign),
     Rule("zero", test=zero),
@@ -420,19 +448,23 @@ TABLE: tuple[Rule, ...] = (
     Rule("activation", "activation"),
     Rule("forward", test=forward),
     Rule("term", "term", "A term is missing: {text}"),
+    Rule("sign", "term-sign", "The sign of one term is flipped: {text}"),
     Rule("product", "product", "A product-rule term is missing: {text}", stage=True),
     Rule("path", "path", "A path is missing on the backward pass: {text}"),
     Rule("product", "product", "A product-rule term is missing: {text}", stage=False),
     Rule("chain", test=chain),
+    Rule("chain", "chain", "A chain-rule factor is missing: {text}"),
     Rule("factor", test=factor),
     Rule("wrt", test=wrt),
+    Rule("extra-gradient", test=extra_gradient),
     Rule("extra-symbol", test=extra_symbol),
     Rule("edge", "edge"),
     Rule("value", test=value_for_formula),
     Rule("plugged", "plugged", "Right, but with a number put in too early: {text}"),
     Rule("plugged", test=plugged),
-    Rule("factor", test=other_factor),
     Rule("forward", test=forward_stage),
+    Rule("stale", "stale", "Stale weights: {text}"),
+    Rule("factor", test=other_factor),
     Rule("given-point", test=given_point),
 )
 
@@ -453,7 +485,8 @@ def diagnose(case: Case) -> Finding | None:
     if not found:
         return None
     first = found[0]
-    others = [f for f in found[1:] if GRAPH & {f.diagnosis, first.diagnosis}]
+    others = [f for f in found[1:] if GRAPH & {f.diagnosis, first.diagnosis}
+              or (case.single_point and {f.diagnosis, first.diagnosis} == ONE_NUMBER)]
     if not others:
         return first
     return Finding(first.diagnosis, f"{first.feedback} Another reading fits too: "

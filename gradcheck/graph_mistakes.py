@@ -14,7 +14,12 @@ with:
 - ``activation``: an activation's value where its derivative belongs (tanh for
   1 - tanh^2, sigmoid for sigmoid*(1 - sigmoid), relu for Heaviside);
 - ``edge``: one local gradient is wrong in a known way (tanh' written 1 - tanh, d(1/x)
-  with the wrong sign, the power rule misapplied); the edge is named.
+  with the wrong sign, the power rule misapplied); the edge is named;
+- ``stale``: in a trace of gradient steps (w1 = w0 - lr * d loss1 / d w0), the weights
+  before the update where the updated ones belong;
+- ``chain`` (every path): each path stopped one edge short of the variable;
+- ``term-sign``: one additive term's gradient with the wrong sign (w0 + lr*g differentiated
+  for w0 - lr*g).
 
 ``alternatives`` is a pure function of the problem and the question; the mutations of
 a local gradient are the rows of ``MUTATIONS`` (data, one row per known slip).
@@ -23,7 +28,7 @@ a local gradient are the rows of ``MUTATIONS`` (data, one row per known slip).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import sympy
@@ -31,7 +36,7 @@ import sympy
 from gradcheck.derivation import differentiate, expand, local_gradients
 from gradcheck.problem import Problem, Question, sym
 
-__all__ = ["MUTATIONS", "Alternative", "Mutation", "alternatives", "graph_paths"]
+__all__ = ["MUTATIONS", "Alternative", "Mutation", "alternatives", "graph_paths", "mutated_derivatives"]
 
 OUTPUT = "<output>"  # the node of a question whose ``of`` is an expression, not a stage
 MAX_PATHS = 16
@@ -133,6 +138,28 @@ def _wrong_local(expr: sympy.Expr, var: sympy.Symbol, site: sympy.Expr,
     return mutated.xreplace({s: site})
 
 
+def mutated_derivatives(expr: sympy.Expr, var: sympy.Symbol
+                        ) -> list[tuple[Mutation, sympy.Expr]]:
+    """d expr / d var with every site of one function given one known wrong derivative.
+
+    One entry per row of ``MUTATIONS`` whose function occurs in ``expr`` (every
+    occurrence slipped the same way, as a student who misremembers tanh' does everywhere).
+    """
+    found = []
+    sites = [(e, name, u) for e, name, u in _sites(expr, var) if name != "power"]
+    for mutation in MUTATIONS:
+        mine = [(e, u) for e, name, u in sites if name == mutation.function]
+        if not mine:
+            continue
+        dummies = [sympy.Dummy("s") for _ in mine]
+        body = expr.xreplace({e: d for (e, _), d in zip(mine, dummies, strict=True)})
+        out = sympy.diff(body, var)
+        for (e, u), d in zip(mine, dummies, strict=True):
+            out += sympy.diff(body, d) * mutation.wrong(u, e) * sympy.diff(u, var)
+        found.append((mutation, out.xreplace({d: e for (e, _), d in zip(mine, dummies, strict=True)})))
+    return found
+
+
 def graph_paths(problem: Problem, question: Question,
                 limit: int = MAX_PATHS) -> list[tuple[tuple[str, str, sympy.Expr], ...]]:
     """Every path of edges (stage, input, local gradient) from ``of`` down to ``wrt``."""
@@ -185,6 +212,8 @@ def alternatives(problem: Problem, question: Question) -> tuple[Alternative, ...
     adjoint = {n: _adjoint(problem, question, n, cut) for n in nodes}
     found: list[Alternative] = []
     found += _path_alternatives(paths, full, question)
+    found += _last_edge_alternatives(paths, full, question)
+    found += _stale_alternatives(problem, question, cut, var)
     found += _term_alternatives(start, exprs[start], truth, full, var, question)
     for node in nodes:
         found += _product_alternatives(node, exprs[node], truth, adjoint[node], full, var,
@@ -244,6 +273,85 @@ def _path_alternatives(paths: list[tuple[tuple[str, str, sympy.Expr], ...]],
     return found
 
 
+def _last_edge_alternatives(paths: list[tuple[tuple[str, str, sympy.Expr], ...]],
+                            full: Callable[[sympy.Expr], sympy.Expr],
+                            question: Question) -> list[Alternative]:
+    """Every path of two edges or more stopped one step short of the variable.
+
+    The backward pass reached each stage next to the variable but did not multiply by the
+    last local gradient (d s / d w = x for s = w*x - y); a one-edge path (a regulariser's
+    lam*w**2 straight into the loss) is differentiated whole. With one path only this is the
+    ``chain`` diagnosis that ``gradcheck.diagnosis`` finds from the partial products.
+    """
+    long = [p for p in paths if len(p) >= 2 and p[-1][2] != 1]
+    if len(paths) < 2 or not long:
+        return []
+    kept = [full(sympy.Mul(*(e[2] for e in (p[:-1] if p in long else p)))) for p in paths]
+    edges = ", ".join(dict.fromkeys(f"d {p[-1][0]} / d {p[-1][1]}" for p in long))
+    text = (f"your answer stops one step short of {question.wrt[0]} on the way back: it leaves "
+            f"out the last local gradient ({edges}). Multiply by every local gradient along "
+            f"each path, down to {question.wrt[0]}.")
+    return [Alternative("chain", edges, text, sympy.Add(*kept))]
+
+
+def gradient_steps(problem: Problem) -> dict[str, str]:
+    """The stages that are a gradient step, ``w1 = w0 - lr * g``, each with its ``w0``.
+
+    ``g`` must equal d L / d w0 for some stage L (a gradient stage as loss.backward()
+    computes it, or written out), and ``lr`` must not depend on w0: an update, not any
+    difference (s = y_hat - y is no step).
+    """
+    names = set(problem.symbol_names) | set(problem.stage_names)
+    stages = {s.name: s.expr for s in problem.stages}
+    steps: dict[str, str] = {}
+    for name, expr in stages.items():
+        if not expr.is_Add:
+            continue
+        for before in (a for a in expr.args if a.is_Symbol and a.name in names):
+            keep = [before.name]
+            full_rest = expand(problem, expr - before, keep=keep)
+            if full_rest == 0 or not full_rest.has(before):
+                continue
+            w = before
+            for other, body in stages.items():
+                closed = expand(problem, body, keep=keep)
+                if other == name or not closed.has(w):
+                    continue
+                grad = differentiate(closed, w)
+                if grad == 0:
+                    continue
+                rate = sympy.cancel(full_rest / grad)
+                if not rate.has(w) and rate.free_symbols and rate.could_extract_minus_sign():
+                    steps[name] = before.name
+                    break
+            if name in steps:
+                break
+    return steps
+
+
+def _stale_alternatives(problem: Problem, question: Question, cut: list[str],
+                        var: sympy.Symbol) -> list[Alternative]:
+    """The derivative as if the steps of a gradient-descent trace had not been taken.
+
+    Every step stage ``w1 = w0 - lr * g`` becomes ``w1 = w0``; a question with respect to
+    a step (d loss2 / d w1) is then evaluated at the old weight too.
+    """
+    steps = gradient_steps(problem)
+    if not steps:
+        return []
+    stale = replace(problem, stages=tuple(replace(s, expr=sym(steps[s.name])) if s.name in steps
+                                          else s for s in problem.stages))
+    d = differentiate(expand(stale, question.of_expr, keep=cut), var)
+    if var.name in steps:
+        d = d.xreplace({var: sym(steps[var.name])})
+    d = expand(stale, d)
+    first = next(iter(steps))
+    text = (f"your answer uses the weights before any update ({first} = {steps[first]}, and so "
+            f"on): each step's forward pass uses the weight the previous step produced, "
+            f"{first} = {steps[first]} - lr * gradient, not the old one.")
+    return [Alternative("stale", ", ".join(steps), text, d)]
+
+
 def _forks(kept: list[tuple[tuple[str, str, sympy.Expr], ...]],
            dropped: list[tuple[tuple[str, str, sympy.Expr], ...]]) -> str:
     """Where each dropped path meets a kept one again: the value whose gradient is a sum."""
@@ -274,6 +382,10 @@ def _term_alternatives(node: str, expr: sympy.Expr, truth: sympy.Expr,
                 f"{sympy.sstr(expr)}: the gradient of a sum is the sum of the gradients of "
                 "its terms, and this term depends on " f"{var.name} too.")
         found.append(Alternative("term", name, text, truth - part))
+        if len(body.args) > 1:
+            flipped = (f"the gradient of the term {shown} of {name} = {sympy.sstr(expr)} has the "
+                       f"wrong sign: each term's gradient keeps the sign the term has in {name}.")
+            found.append(Alternative("term-sign", name, flipped, truth - 2 * part))
     return found
 
 

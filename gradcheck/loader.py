@@ -115,9 +115,12 @@ def load_problem(path: str | Path) -> Problem:
     return parse_problem(text, path)
 
 
-def parse_problem(text: str, path: str | Path) -> Problem:
+def parse_problem(text: str, path: str | Path, *, bank: BankSettings | None = None) -> Problem:
     """A problem from the text of its file; ``path`` names it in errors and in the problem
     (and its stem is the default id), as if the text had been read from there.
+
+    ``bank``: the settings the problem inherits; None reads them from the ``gradcheck.toml``
+    nearest to ``path`` (``bank_settings``).
 
     Raises:
         ProblemError: naming the file, the key and what to do.
@@ -134,7 +137,7 @@ def parse_problem(text: str, path: str | Path) -> Problem:
     except RecursionError:
         raise file.error("", "is nested too deeply to read",
                          "a problem file needs only a few levels of tables and arrays") from None
-    return _problem(file, data, path.stem)
+    return _problem(file, data, path.stem, bank)
 
 
 def load_bank(paths: Iterable[str | Path]) -> tuple[Problem, ...]:
@@ -171,7 +174,7 @@ def _toml_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
+def _problem(file: _File, data: Mapping[str, Any], stem: str, bank: BankSettings | None) -> Problem:
     file.check_keys(data, TOP_KEYS, "")
     pid = file.string(data, "id", "id", required=True)
     if pid != stem:
@@ -180,7 +183,9 @@ def _problem(file: _File, data: Mapping[str, Any], stem: str) -> Problem:
     if not ID_RE.match(pid):
         raise file.error("id", f"{pid!r} is not a valid id", "use letters, digits, - _ and .")
     tolerance = _tolerance(file, data["tolerance"], "tolerance") if "tolerance" in data else None
-    hide = _flag(file, data, "hide_expected", bank_settings(Path(file.path).parent).hide_expected)
+    if bank is None:
+        bank = bank_settings(Path(file.path).parent)
+    hide = _flag(file, data, "hide_expected", bank.hide_expected)
     if arrays_model.is_array_problem(data):
         return arrays_model.load(file, data, pid=pid, title=file.string(data, "title", "title"),
                                  source=file.string(data, "source", "source"),

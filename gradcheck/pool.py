@@ -4,9 +4,16 @@ SymPy and big-integer work can ignore signals, so only killing a process is a sa
 stop: every task is graded in a forked worker that the pool kills when the task runs
 past its deadline (or replaces when it dies). Tasks travel in chunks to keep the
 per-task cost low; the deadline is per task. Each worker publishes the task it is
-grading and when it began in two shared doubles (written start-last, read like a
-seqlock), so results can travel in batches while the pool still knows, per task,
-which one is running and for how long.
+grading, when it began and how long it may take in three shared doubles (written
+start-last, read like a seqlock), so results can travel in batches while the pool
+still knows, per task, which one is running and for how long.
+
+With ``warm_in_workers``, the questions' truths are built by the workers, not before
+forking: each question belongs to one worker (the tasks of a question go to its queue),
+which prepares it before its first task, on the question's own budget
+(``PREPARE_SECONDS``), not on a student's time limit. Preparing a bank is then shared
+by the workers instead of done once, alone, before any starts; an idle worker takes
+tasks from the longest other queue, so one popular question does not idle the rest.
 
 Workers never outlive the process that forked them: each closes the pipe ends it
 inherited (so reading its pipe ends at end-of-file when the parent is gone), asks
@@ -30,6 +37,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from gradcheck.executor import (
+    PREPARE_SECONDS,
     ExecutorBase,
     Settings,
     Task,
@@ -63,21 +71,27 @@ def cpu_count() -> int:
 
 class LocalPool(ExecutorBase):
     """``workers`` forked processes grading chunks of tasks; a task past the settings'
-    deadline is ``invalid``, a task whose worker died is an ``error``; no task is lost.
+    deadline is an ``error`` (it exceeded the time limit), a task whose worker died is an
+    ``error`` too; no task is lost.
 
     Workers are forked on the first ``submit``, so they inherit whatever the caller
-    cached before (the questions' truths).
+    cached before (the questions' truths). With ``warm_in_workers``, ``prepare`` does
+    nothing and each worker prepares the questions it is given (see the module's notes).
     """
 
     chunk_size = MAX_CHUNK
 
-    def __init__(self, grade_task: TaskGrader, settings: Settings, workers: int = 1) -> None:
+    def __init__(self, grade_task: TaskGrader, settings: Settings, workers: int = 1, *,
+                 warm_in_workers: bool = False) -> None:
         self.grade_task = grade_task
         self.settings = settings
         self.size = workers
+        self.warm_in_workers = warm_in_workers
         self.ctx = multiprocessing.get_context("fork")
         self.workers: list[_Worker] = []
-        self.queue: deque[list[Task]] = deque()
+        self.queues: list[deque[Task]] = [deque() for _ in range(workers)]
+        self.owner: dict[tuple[str, str], int] = {}  # question -> the worker slot that has it
+        self.given: list[set[tuple[str, str]]] = [set() for _ in range(workers)]  # per slot
         self.done: list[tuple[int, GradeResult]] = []
         self.count = 0
 
@@ -85,21 +99,37 @@ class LocalPool(ExecutorBase):
         """Fill the grader's per-question caches before forking, so that every worker (and
         every replacement of a killed one) starts warm and a task's time is its answer's alone.
 
-        Only the trusted answer "0" is graded here, never a student's text.
+        Only the trusted answer "0" is graded here, never a student's text. With
+        ``warm_in_workers``, nothing: the workers prepare their questions themselves.
         """
-        if self.workers:
+        if self.workers or self.warm_in_workers:
             return
         prepare_questions(self.grade_task, questions, self.settings)
 
     def room(self) -> int:
         idle = self.size - sum(1 for w in self.workers if w.tasks)
-        return max(0, idle - len(self.queue))
+        queued = sum(len(q) for q in self.queues)
+        return max(0, idle - -(-queued // MAX_CHUNK))
 
     def submit(self, chunk: Sequence[Task]) -> None:
-        if chunk:
-            self.queue.append(list(chunk))
-            self.count += len(chunk)
-            self._dispatch()
+        """Queue each task with its question's worker (a new question goes to the slot with
+        the fewest questions so far)."""
+        if not chunk:
+            return
+        for task in chunk:
+            question = (task.problem, task.question)
+            slot = self.owner.get(question)
+            if slot is None:
+                slot = self.owner[question] = self._next_slot()
+            self.queues[slot].append(task)
+        self.count += len(chunk)
+        self._dispatch()
+
+    def _next_slot(self) -> int:
+        owned = [0] * self.size
+        for slot in self.owner.values():
+            owned[slot] += 1
+        return owned.index(min(owned))
 
     def pending(self) -> int:
         return self.count
@@ -127,16 +157,57 @@ class LocalPool(ExecutorBase):
                 w.stop()
 
     def _dispatch(self) -> None:
-        while len(self.workers) < self.size and self.queue:
-            self.workers.append(_Worker(self.ctx, self.grade_task))
-        for w in self.workers:
-            if not w.tasks and self.queue:
-                w.give(self.queue.popleft())
+        """Give each idle worker a chunk: from its own queue, else taken from another's."""
+        while len(self.workers) < self.size and any(self.queues):
+            self.workers.append(self._fork())
+        for slot, (w, own) in enumerate(zip(self.workers, self.queues, strict=False)):
+            if not w.tasks and own:
+                self._give(slot, [own.popleft() for _ in range(min(MAX_CHUNK, len(own)))])
+        for slot, w in enumerate(self.workers):
+            if not w.tasks:
+                chunk = self._steal(slot)
+                if chunk:
+                    self._give(slot, chunk)
+
+    def _give(self, slot: int, chunk: list[Task]) -> None:
+        self.given[slot].update((t.problem, t.question) for t in chunk)
+        self.workers[slot].give(chunk)
+
+    def _steal(self, thief: int) -> list[Task]:
+        """Tasks for an idle worker from the longest other queue (its worker is busy), without
+        making two workers prepare one question where that can be helped: first the questions
+        their owner has not begun (they change owner), then those the thief has; else, only
+        from a long queue, its last tasks."""
+        victim = max((i for i in range(self.size) if i != thief), key=lambda i: len(self.queues[i]),
+                     default=None)
+        if victim is None or not self.queues[victim]:
+            return []
+        queue, begun, mine = self.queues[victim], self.given[victim], self.given[thief]
+        moved = {q for q in dict.fromkeys((t.problem, t.question) for t in queue) if q not in begun}
+        if moved:
+            for question in moved:
+                self.owner[question] = thief
+        else:
+            moved = {(t.problem, t.question) for t in queue} & mine
+        if not moved:
+            if len(queue) <= MAX_CHUNK:
+                return []
+            return [queue.pop() for _ in range(min(MAX_CHUNK, len(queue) // 2))][::-1]
+        taken = [t for t in queue if (t.problem, t.question) in moved]
+        kept = [t for t in queue if (t.problem, t.question) not in moved]
+        queue.clear()
+        queue.extend(kept)
+        self.queues[thief].extend(taken[MAX_CHUNK:])
+        return taken[:MAX_CHUNK]
+
+    def _fork(self) -> _Worker:
+        return _Worker(self.ctx, self.grade_task, self.settings if self.warm_in_workers else None,
+                       deadline=self.settings.deadline)
 
     def _next_check(self, busy: list[_Worker]) -> float:
         """Seconds until the earliest deadline of a running task (or a short poll)."""
-        starts = [r[1] for r in (w.running() for w in busy) if r is not None]
-        due = min(starts) + self.settings.deadline - time.monotonic() if starts else POLL_SECONDS
+        dues = [r[1] + r[2] for r in (w.running() for w in busy) if r is not None]
+        due = min(dues) - time.monotonic() if dues else POLL_SECONDS
         return max(0.0, min(due, POLL_SECONDS * 10))
 
     def _attend(self, w: _Worker) -> _Worker:
@@ -144,9 +215,10 @@ class LocalPool(ExecutorBase):
         died = not w.collect(self.done)
         if died and not w.tasks:  # it died after sending its last result
             w.kill()
-            return _Worker(self.ctx, self.grade_task)
+            self.given[self.workers.index(w)] = set()
+            return self._fork()
         running = w.running()
-        overdue = running is not None and time.monotonic() - running[1] > self.settings.deadline
+        overdue = running is not None and time.monotonic() - running[1] > running[2]
         if not (died or overdue):
             return w
         w.kill()
@@ -156,17 +228,22 @@ class LocalPool(ExecutorBase):
                 self.done.append((task.key, crashed(task, w.exitcode) if died
                                   else timed_out(task, self.settings.time_limit)))
         rest = [task for task in w.tasks if task.key != culprit]
-        if rest:  # tasks graded but not yet sent are graded again: same inputs, same result
-            self.queue.appendleft(rest)
-        return _Worker(self.ctx, self.grade_task)
+        # tasks graded but not yet sent are graded again: same inputs, same result
+        slot = self.workers.index(w)
+        self.queues[slot].extendleft(reversed(rest))
+        self.given[slot] = set()  # a new process: nothing prepared
+        return self._fork()
 
 
 # ---- one worker -------------------------------------------------------------------------
 
 
-def _serve(conn: Connection, grade_task: TaskGrader, now: Any, parent: int) -> None:
-    """Worker loop: grade each chunk, sending results in small batches."""
+def _serve(conn: Connection, grade_task: TaskGrader, now: Any, parent: int,
+           settings: Settings | None) -> None:
+    """Worker loop: grade each chunk, sending results in small batches. With ``settings``,
+    each question met for the first time is prepared first, on its own budget."""
     _orphan_proof(parent, keep=conn)
+    ready: set[tuple[str, str]] = set()
     while True:
         try:
             chunk = conn.recv()
@@ -177,15 +254,31 @@ def _serve(conn: Connection, grade_task: TaskGrader, now: Any, parent: int) -> N
         done: list[tuple[int, GradeResult]] = []
         sent = time.monotonic()
         for task in chunk:
-            now[1] = 0.0
-            now[0] = task.key
-            now[1] = time.monotonic()
+            question = (task.problem, task.question)
+            if settings is not None and question not in ready:
+                _publish(now, task.key, PREPARE_SECONDS + settings.deadline - settings.time_limit)
+                prepare_questions(grade_task, [question], settings)
+                ready.add(question)
+            if settings is not None:
+                _publish(now, task.key, settings.deadline)
+            else:
+                now[1] = 0.0
+                now[0] = task.key
+                now[1] = time.monotonic()
             done.append((task.key, grade_task(task)))
             if time.monotonic() - sent > FLUSH_SECONDS:
                 _send(conn, done)
                 done, sent = [], time.monotonic()
         now[1] = 0.0
         _send(conn, done)
+
+
+def _publish(now: Any, key: int, allowed: float) -> None:
+    """Tell the pool which task runs, since when, and for how long it may (start last)."""
+    now[1] = 0.0
+    now[0] = key
+    now[2] = allowed
+    now[1] = time.monotonic()
 
 
 def _send(conn: Connection, done: list[tuple[int, GradeResult]]) -> None:
@@ -240,9 +333,12 @@ class _Worker:
     process, which multiprocessing forbids to have children.
     """
 
-    def __init__(self, ctx: Any, grade_task: TaskGrader) -> None:
+    def __init__(self, ctx: Any, grade_task: TaskGrader, settings: Settings | None = None,
+                 deadline: float = 0.0) -> None:
         self.conn, child = ctx.Pipe()
-        self.now = ctx.RawArray("d", 2)  # [key of the task being graded, its start]
+        # [key of the task being graded, its start, seconds it may take]
+        self.now = ctx.RawArray("d", 3)
+        self.now[2] = deadline
         self.exitcode: int | None = None
         self.tasks: deque[Task] = deque()
         _PARENT_ENDS.update((self.conn, child))
@@ -257,7 +353,7 @@ class _Worker:
             if self.pid == 0:  # the worker: never returns into the caller's code
                 code = 1
                 try:
-                    _serve(child, grade_task, self.now, parent)
+                    _serve(child, grade_task, self.now, parent, settings)
                     code = 0
                 finally:
                     os._exit(code)
@@ -273,13 +369,14 @@ class _Worker:
         except OSError:
             pass
 
-    def running(self) -> tuple[int, float] | None:
-        """(key, start) of the task being graded, or None between tasks."""
+    def running(self) -> tuple[int, float, float] | None:
+        """(key, start, seconds allowed) of the task being graded, or None between tasks."""
         start = self.now[1]
         key = int(self.now[0])
+        allowed = self.now[2]
         if start == 0.0 or self.now[1] != start:
             return None
-        return key, start
+        return key, start, allowed
 
     def collect(self, into: list[tuple[int, GradeResult]]) -> bool:
         """Read every batch of results waiting; False when the worker has died."""

@@ -16,7 +16,8 @@ from gradcheck.tolerances import Tolerance
 
 Kind = Literal["expression", "value"]
 DIAGNOSES = ("sign", "factor", "chain", "wrt", "forward", "extra-symbol", "path", "term",
-             "product", "activation", "edge", "value", "plugged", "rounding", "given-point", "zero")
+             "product", "activation", "edge", "value", "plugged", "rounding", "given-point", "zero",
+             "extra-gradient", "stale")
 DEFAULT_DOMAIN = (-2.0, 2.0)
 
 

@@ -25,28 +25,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import sympy
 
-from gradcheck import graph_mistakes
 from gradcheck.derivation import (
     LocalGradient,
     adjoint_program,
-    derive_question,
     expand,
     local_gradients,
-    needed,
 )
-from gradcheck.errors import ExpressionError, GradcheckError, UsageError
-from gradcheck.explanation import _num, _point, _settle
+from gradcheck.errors import ExpressionError, UsageError
+from gradcheck.explanation import _num, _point, _settle, explain
 from gradcheck.parsing import Limits, parse_expression
 from gradcheck.points import draw, rng_for
 from gradcheck.problem import Problem, Question, sym
-from gradcheck.tape import build_tape
+from gradcheck.slips import Between, Reading, answer_readings, edge_slip, evaluate, same
 from gradcheck.tolerances import tolerance_for
-from gradcheck.truth import BACKEND
+from gradcheck.truth import VALUE_TOLERANCE
 
 __all__ = ["BackwardRow", "EdgeRow", "Reading", "StudentBackward", "compare_answer",
            "compare_local", "edge_names", "parse_local"]
@@ -73,6 +70,7 @@ class EdgeRow:
     your_value: sympy.Expr | None
     status: Status
     on_path: bool
+    slip: str = ""  # a wrong one: which known slip it reads as, when one fits
 
     @property
     def name(self) -> str:
@@ -97,20 +95,6 @@ class BackwardRow:
     your_terms: tuple[tuple[str, sympy.Expr, sympy.Expr], ...]
     your_value: sympy.Expr | None
     agrees: bool | None
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One account of where the student's work parts from the right backward pass.
-
-    ``kind`` is a diagnosis name (problem.DIAGNOSES); ``where`` the edge (``d h / d z``)
-    or node involved; ``text`` says what the student did, in the notes' words.
-    """
-
-    kind: str
-    where: str
-    text: str
-    weak: bool = False  # one number agreeing with it proves too little (a power rule slip)
 
 
 @dataclass(frozen=True)
@@ -145,6 +129,8 @@ class StudentBackward:
     searched: bool = True
     seed: int = 0
     points: int = 0
+    right_result: tuple[str, sympy.Expr] | None = None  # answer mode: explain's formula, value
+    answer_value: sympy.Expr | None = None  # answer mode: the answer at the point
 
     @property
     def passed(self) -> bool:
@@ -160,13 +146,18 @@ class StudentBackward:
             "answer": self.answer, "understood_as": self.understood_as,
             "diagnosis": self.diagnosis, "feedback": self.feedback,
             "first_wrong": self.first_wrong.name if self.first_wrong else None,
+            "result": None if self.right_result is None else {
+                "right": self.right_result[0], "right_value": _json(self.right_result[1]),
+                "yours": self.answer,
+                "your_value": None if self.answer_value is None else _json(self.answer_value)},
             "readings": [{"kind": r.kind, "where": r.where, "text": r.text}
                          for r in self.readings],
             "searched": self.searched,
             "edges": [{"edge": e.name, "right": e.right, "right_value": _json(e.right_value),
                        "yours": e.yours,
                        "your_value": None if e.your_value is None else _json(e.your_value),
-                       "status": e.status, "on_path": e.on_path} for e in self.edges],
+                       "status": e.status, "on_path": e.on_path, "slip": e.slip}
+                      for e in self.edges],
             "backward": [{"node": b.node, "gradient": f"d {self.output} / d {b.node}",
                           "right": b.right_formula, "right_value": _json(b.right_value),
                           "yours": b.your_formula,
@@ -262,21 +253,25 @@ def compare_local(problem: Problem, question_id: str, local: Mapping[tuple[str, 
                     for g in grads)
     pts = _points(problem, question, values, seed)
     rtol, atol = _tolerance(problem, question)
-    graph = _Graph(problem, question)
+    graph = Between(problem, question)
     ordered = graph.backward_edges(grads)
-    edge_values = _evaluate([e for g in ordered if (g.stage, g.input) in theirs
+    edge_values = evaluate([e for g in ordered if (g.stage, g.input) in theirs
                              for e in (g.expr, theirs[(g.stage, g.input)])], problem, pts)
     rows, k = [], 0
     for g in ordered:
         mine = theirs.get((g.stage, g.input))
         status: Status = "not given"
+        slip = ""
         if mine is not None:
-            status = "right" if _same(edge_values[2 * k + 1], edge_values[2 * k], rtol, atol) else "wrong"
+            right_values, my_values = edge_values[2 * k], edge_values[2 * k + 1]
+            status = "right" if same(my_values, right_values, rtol, atol) else "wrong"
+            if status == "wrong":
+                slip = edge_slip(problem, g, grads, my_values, right_values, pts, rtol, atol)
             k += 1
-        rows.append(EdgeRow(g.stage, g.input, sympy.sstr(g.expr), _settle(g.expr.xreplace(forward)),
+        rows.append(EdgeRow(g.stage, g.input, sympy.sstr(g.expr), _at(g.expr.xreplace(forward)),
                             None if mine is None else sympy.sstr(mine),
-                            None if mine is None else _settle(mine.xreplace(forward)),
-                            status, graph.on_edge(g.stage, g.input)))
+                            None if mine is None else _at(mine.xreplace(forward)),
+                            status, graph.on_edge(g.stage, g.input), slip))
     backward = _backward_rows(problem, question, graph, grads, student, forward, pts, rtol, atol)
     first = next((r for r in rows if r.on_path and r.status == "wrong"), None)
     verdict: Literal["pass", "fail"] = "fail" if any(r.status == "wrong" for r in rows) else "pass"
@@ -310,32 +305,38 @@ def compare_answer(problem: Problem, question_id: str, answer: str,
         raise UsageError(f"{question.label}: {result.feedback}")
     full = expand(problem, parsed)
     pts = _points(problem, question, values, seed)
-    rtol, atol = _tolerance(problem, question)
-    graph = _Graph(problem, question)
+    rtol, atol = _tolerance(problem, question, answer=True)
+    graph = Between(problem, question)
     grads = local_gradients(problem)
     backward: tuple[BackwardRow, ...] = ()
     if question.of in problem.stage_names:
         backward = _backward_rows(problem, question, graph, grads, None, forward, pts, rtol, atol)
-    mine = _settle(full.xreplace({sym(n): v for n, v in values.items()}))
-    edges = tuple(EdgeRow(g.stage, g.input, sympy.sstr(g.expr), _settle(g.expr.xreplace(forward)),
+    mine = _at(full.xreplace({sym(n): v for n, v in values.items()}))
+    edges = tuple(EdgeRow(g.stage, g.input, sympy.sstr(g.expr), _at(g.expr.xreplace(forward)),
                           None, None, "not given", graph.on_edge(g.stage, g.input))
                   for g in graph.backward_edges(grads))
     readings: tuple[Reading, ...] = ()
     searched = len(problem.stages) <= READING_STAGES
     if result.verdict == "fail" and searched:
-        readings = _readings(problem, question, graph, grads, full, pts, rtol, atol)
+        readings = answer_readings(problem, question, graph, grads, full, pts, rtol, atol)
+        if question.kind == "value":
+            # One number agrees with many slips by coincidence: only the grader's reading,
+            # chosen in its order of likelihood, is placed on the graph.
+            readings = tuple(x for x in readings if x.kind == result.diagnosis)
     if backward:
         last = backward[-1]
         agrees = result.verdict == "pass"
         backward = (*backward[:-1], BackwardRow(last.node, last.right_formula, last.right_terms,
                                                 last.right_value, sympy.sstr(parsed), (), mine,
                                                 agrees))
+    right = explain(problem, question_id, point).result
     return StudentBackward(problem.id, question.id, question.label, question.of, question.wrt[0],
-                           "answer", tuple(values.items()), _forward_lines(problem, forward), edges, backward,
-                           "pass" if result.verdict == "pass" else "fail", answer=answer,
-                           understood_as=result.understood_as, diagnosis=result.diagnosis,
-                           feedback=result.feedback, readings=readings, searched=searched,
-                           seed=seed, points=len(pts))
+                           "answer", tuple(values.items()), _forward_lines(problem, forward),
+                           edges, backward, "pass" if result.verdict == "pass" else "fail",
+                           answer=answer, understood_as=result.understood_as,
+                           diagnosis=result.diagnosis, feedback=result.feedback,
+                           readings=readings, searched=searched, seed=seed, points=len(pts),
+                           right_result=(right.formula, right.value), answer_value=mine)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -355,8 +356,17 @@ def _setup(problem: Problem, question_id: str, point: Mapping[str, float] | None
     values = _point(problem, point)
     forward: dict[sympy.Symbol, sympy.Expr] = {sym(n): v for n, v in values.items()}
     for stage in problem.stages:
-        forward[sym(stage.name)] = _settle(stage.expr.xreplace(forward))
+        forward[sym(stage.name)] = _at(stage.expr.xreplace(forward))
     return question, values, forward
+
+
+def _at(value: sympy.Expr) -> sympy.Expr:
+    """A value at the point as explain shows it; a student's formula whose number overflows
+    there (exp(exp(exp(exp(10))))) stays unevaluated, and is shown as undefined."""
+    try:
+        return _settle(value)
+    except (ArithmeticError, ValueError, TypeError, RecursionError):
+        return value
 
 
 def _forward_lines(problem: Problem, forward: Mapping[sympy.Symbol, sympy.Expr],
@@ -382,71 +392,17 @@ def _points(problem: Problem, question: Question, values: Mapping[str, sympy.Exp
     return np.vstack([given, draw(problem, RANDOM_POINTS, rng)])
 
 
-def _tolerance(problem: Problem, question: Question) -> tuple[float, float]:
-    tol = tolerance_for("float64", question.tolerance or problem.tolerance)
+def _tolerance(problem: Problem, question: Question, answer: bool = False) -> tuple[float, float]:
+    """Formulas (local gradients) as an expression question compares them; a whole answer
+    to a value question as the grader does (``truth.VALUE_TOLERANCE``: rounded numbers)."""
+    if answer and question.kind == "value":
+        tol = tolerance_for("float64", question.tolerance or problem.tolerance or VALUE_TOLERANCE)
+    else:
+        tol = tolerance_for("float64", question.tolerance)
     return tol.rtol, tol.atol
 
 
-def _evaluate(exprs: Sequence[sympy.Expr], problem: Problem, points: np.ndarray,
-              program: Sequence[tuple[sympy.Symbol, sympy.Expr]] = ()) -> np.ndarray:
-    """Expressions over the symbols, stages and ``program`` symbols at the points."""
-    if not exprs:
-        return np.empty((0, len(points)))
-    bindings = (*((sym(s.name), s.expr) for s in problem.stages), *program)
-    symbols = [sym(n) for n in problem.symbol_names]
-    try:
-        tape = build_tape(exprs, symbols, needed(bindings, exprs))
-    except (TypeError, ValueError, ArithmeticError) as exc:
-        if isinstance(exc, GradcheckError):
-            raise
-        raise UsageError(f"cannot evaluate: {exc}") from None
-    with np.errstate(all="ignore"):
-        return np.real_if_close(BACKEND.evaluate(tape, points))
-
-
-def _same(got: np.ndarray, right: np.ndarray, rtol: float, atol: float) -> bool:
-    """Equal where both are defined, and defined at the same points."""
-    ok_got, ok_right = np.isfinite(got), np.isfinite(right)
-    if not np.array_equal(ok_got, ok_right):
-        return False
-    with np.errstate(all="ignore"):
-        close = np.abs(got - right) <= rtol * np.maximum(np.abs(right), atol / rtol)
-    return bool(close[ok_right].all())
-
-
-class _Graph:
-    """The graph as seen from one question: which nodes lie between its output and variable."""
-
-    def __init__(self, problem: Problem, question: Question) -> None:
-        self.problem, self.question = problem, question
-        wrt = question.wrt[0]
-        below = {wrt}  # the variable and everything computed from it
-        for stage in problem.stages:
-            if stage.name != wrt and any(s.name in below for s in stage.expr.free_symbols):
-                below.add(stage.name)
-        above = {question.of}  # the output and everything it is computed from
-        for stage in reversed(problem.stages):
-            if stage.name in above:
-                above |= {s.name for s in stage.expr.free_symbols}
-        if question.of not in problem.stage_names:
-            above |= {s.name for s in question.of_expr.free_symbols}
-        self.between = below & above
-        order = [*reversed(problem.stage_names), *problem.symbol_names]
-        self.nodes = [n for n in order if n in self.between and n != question.of]
-        if wrt in self.nodes:  # a variable that is a stage: the pass stops there
-            self.nodes = self.nodes[:self.nodes.index(wrt) + 1]
-
-    def on_edge(self, stage: str, inp: str) -> bool:
-        return stage in self.between and inp in self.between and stage != self.question.wrt[0]
-
-    def backward_edges(self, grads: Sequence[LocalGradient]) -> list[LocalGradient]:
-        """Every edge, from the output back: the stages last to first, each stage's inputs
-        in graph order."""
-        rank = {n: i for i, n in enumerate(reversed(self.problem.stage_names))}
-        return sorted(grads, key=lambda g: rank[g.stage])
-
-
-def _backward_rows(problem: Problem, question: Question, graph: _Graph,
+def _backward_rows(problem: Problem, question: Question, graph: Between,
                    grads: Sequence[LocalGradient], student: Sequence[LocalGradient] | None,
                    forward: Mapping[sympy.Symbol, sympy.Expr], points: np.ndarray,
                    rtol: float, atol: float) -> tuple[BackwardRow, ...]:
@@ -462,8 +418,8 @@ def _backward_rows(problem: Problem, question: Question, graph: _Graph,
         nodes = [n for n in graph.nodes if n in adj_r and n in adj_s]
         exprs = [*(adj_r[n] for n in nodes), *(adj_s[n] for n in nodes)]
         stage_count = len(problem.stages)
-        vals = _evaluate(exprs, problem, points, (*prog_r[stage_count:], *prog_s[stage_count:]))
-        agree = {n: _same(vals[len(nodes) + i], vals[i], rtol, atol) for i, n in enumerate(nodes)}
+        vals = evaluate(exprs, problem, points, (*prog_r[stage_count:], *prog_s[stage_count:]))
+        agree = {n: same(vals[len(nodes) + i], vals[i], rtol, atol) for i, n in enumerate(nodes)}
     rows = []
     for node in graph.nodes:
         if node not in right.values:
@@ -488,7 +444,7 @@ class _Pass:
         f = self.formulas.get(node)
         return None if f is None else sympy.sstr(f)
 
-    def terms(self, node: str, graph: _Graph) -> tuple[tuple[str, sympy.Expr, sympy.Expr], ...]:
+    def terms(self, node: str, graph: Between) -> tuple[tuple[str, sympy.Expr, sympy.Expr], ...]:
         return tuple((c, self.values[c], v) for (c, i), v in self.local.items()
                      if i == node and c in self.values and c in graph.between)
 
@@ -500,14 +456,14 @@ def _pass(problem: Problem, output: str, grads: Sequence[LocalGradient],
     p.formulas[output] = sympy.Integer(1)
     exprs = {(g.stage, g.input): g.expr for g in grads}
     for (stage, inp), expr in exprs.items():
-        p.local[(stage, inp)] = _settle(expr.xreplace(forward))
+        p.local[(stage, inp)] = _at(expr.xreplace(forward))
     for stage in reversed(problem.stage_names):
         if stage not in p.values:
             continue
         for (consumer, inp), value in p.local.items():
             if consumer != stage:
                 continue
-            p.values[inp] = _settle(p.values.get(inp, sympy.Integer(0)) + p.values[stage] * value)
+            p.values[inp] = _at(p.values.get(inp, sympy.Integer(0)) + p.values[stage] * value)
             up, before = p.formulas.get(stage), p.formulas.get(inp, sympy.Integer(0))
             grown = None if up is None or before is None else before + up * exprs[(consumer, inp)]
             p.formulas[inp] = grown if grown is not None and _small(grown) else None
@@ -518,127 +474,3 @@ def _small(expr: sympy.Expr) -> bool:
     return sum(1 for _ in sympy.preorder_traversal(expr)) <= FORMULA_NODES
 
 
-# -- readings of a whole answer --------------------------------------------------------------
-
-def _readings(problem: Problem, question: Question, graph: _Graph,
-              grads: Sequence[LocalGradient], answer: sympy.Expr, points: np.ndarray,
-              rtol: float, atol: float) -> tuple[Reading, ...]:
-    """Every single slip on the graph whose formula agrees with the answer, where it differs
-    from the truth (the grader's rule for a graph diagnosis), from the output back."""
-    wrt = sym(question.wrt[0])
-    prog, adj = adjoint_program(problem, question.of_expr, "R", grads)
-    stage_count = len(problem.stages)
-    truth_expr = adj.get(wrt.name, sympy.Integer(0))
-    found: list[tuple[Reading, sympy.Expr]] = []
-    # graph_mistakes works on expanded formulas: exponential in a deep graph's depth.
-    alternatives = graph_mistakes.alternatives(problem, question) if derive_question(
-        problem, question).expandable else ()
-    for alt in alternatives:
-        found.append((Reading(alt.kind, alt.where, alt.text, alt.weak), expand(problem, alt.expr)))
-    program = list(prog[stage_count:])
-    found += _chain_readings(problem, question, graph, grads, adj, program)
-    exprs = [truth_expr, answer, *(e for _, e in found)]
-    vals = _evaluate(exprs, problem, points, program)
-    truth, mine = vals[0], vals[1]
-    single = len(points) == 1
-    scale = float(np.nanmax(np.abs(truth))) if np.isfinite(truth).any() else 1.0
-    floor = max(atol, rtol * 1e-3 * scale)
-    fits: dict[tuple[str, str], Reading] = {}
-    chains: list[np.ndarray] = []
-    for (reading, _), values in zip(found, vals[2:], strict=True):
-        if _same(values, truth, rtol, floor) or not np.any(np.abs(values[np.isfinite(values)]) > floor):
-            continue
-        if reading.weak and (single or _proportional(values, truth, rtol)):
-            continue  # one number, or a multiple of the truth: the grader's factor says more
-        if not _same(mine, values, rtol, floor):
-            continue
-        if reading.kind == "chain":
-            # One slip, found twice (a stop above an edge whose local gradient is 1): the
-            # first account, the edge itself, is kept.
-            if any(_same(values, c, rtol, floor) for c in chains):
-                continue
-            chains.append(values)
-        fits.setdefault((reading.kind, reading.where), reading)
-    rank = _rank(problem, question, graph, grads)
-    return tuple(sorted(fits.values(), key=lambda r: rank(r.where)))
-
-
-def _proportional(values: np.ndarray, truth: np.ndarray, rtol: float) -> bool:
-    with np.errstate(all="ignore"):
-        ratio = values / truth
-    ratio = ratio[np.isfinite(ratio)]
-    return bool(ratio.size) and bool(np.all(np.abs(ratio - ratio[0]) <= rtol * abs(ratio[0])))
-
-
-def _chain_readings(problem: Problem, question: Question, graph: _Graph,
-                    grads: Sequence[LocalGradient], adj: Mapping[str, sympy.Expr],
-                    program: list[tuple[sympy.Symbol, sympy.Expr]],
-                    ) -> list[tuple[Reading, sympy.Expr]]:
-    """The chain rule with a factor left out: one edge's local gradient not multiplied in,
-    a backward pass that stopped at a node (the node's gradient given for the variable's),
-    and one that began at a node (its derivative, without the gradient coming down).
-
-    The skipped edges' passes are appended to ``program`` (their adjoints are its symbols).
-    """
-    wrt, of = question.wrt[0], question.of
-    stage_count = len(problem.stages)
-    found: list[tuple[Reading, sympy.Expr]] = []
-    for i, g in enumerate(grads):
-        if not graph.on_edge(g.stage, g.input) or g.expr == 1:
-            continue
-        skipped = [LocalGradient(h.stage, h.input, sympy.Integer(1) if h is g else h.expr)
-                   for h in grads]
-        prog, theirs = adjoint_program(problem, question.of_expr, f"K{i}", skipped)
-        if wrt not in theirs:
-            continue
-        program.extend(prog[stage_count:])
-        edge = f"d {g.stage} / d {g.input}"
-        found.append((Reading(
-            "chain", edge,
-            f"your answer leaves out the local gradient {edge} = {sympy.sstr(g.expr)}: on the "
-            f"way back from {of} to {wrt}, multiply by every local gradient along the path "
-            "(chain rule)."), theirs[wrt]))
-    for node in graph.nodes:
-        if node in (wrt, of) or node not in adj or node not in problem.stage_names:
-            continue
-        below = [s.name for s in sorted(problem.stage(node).expr.free_symbols, key=str)
-                 if s.name in graph.between]
-        edges = ", ".join(f"d {node} / d {b}" for b in below)
-        found.append((Reading(
-            "chain", edges,
-            f"your answer is d {of} / d {node}: the backward pass stopped at {node}. The chain "
-            f"rule goes on down to {wrt}: multiply by the local gradient {edges} and the "
-            "ones below it."), adj[node]))
-        kept = expand(problem, sym(node), keep=[wrt] if wrt in problem.stage_names else [])
-        local = sympy.diff(kept, sym(wrt))
-        if local == 0:
-            continue
-        found.append((Reading(
-            "chain", f"d {of} / d {node}",
-            f"your answer is d {node} / d {wrt}, the derivative of {node} alone: the gradient "
-            f"coming back from {of}, d {of} / d {node}, was not multiplied in. The chain rule "
-            "multiplies the upstream gradient by the local one."),
-            expand(problem, local)))
-    return found
-
-
-def _rank(problem: Problem, question: Question, graph: _Graph,
-          grads: Sequence[LocalGradient]) -> Any:
-    """Position on the backward pass of an edge ``d a / d b`` or a node, from the output."""
-    order = [f"d {g.stage} / d {g.input}" for g in graph.backward_edges(grads)]
-    nodes = [question.of, *graph.nodes]
-
-    def rank(where: str) -> tuple[int, int]:
-        first = where.split(", ")[0]
-        if first in order:
-            return (0, order.index(first))
-        if first.startswith(f"d {question.of} / d "):
-            first = first.removeprefix(f"d {question.of} / d ")
-        if first in nodes:
-            node = nodes.index(first)
-            # a node sits just above the edges that leave it
-            at = next((i for i, e in enumerate(order) if e.startswith(f"d {first} / ")), len(order))
-            return (0, at if node else -1)
-        return (1, 0)
-
-    return rank

@@ -16,11 +16,12 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import sympy
 from sympy import ImmutableMatrix as Matrix
 
 from gradcheck.arrays import algebra as A
 from gradcheck.arrays.derivation import Points, derivative, draw_points, evaluate, exact, truth
-from gradcheck.arrays.model import ArrayModel, ArrayQuestion
+from gradcheck.arrays.model import ArrayModel, ArrayQuestion, entry_symbols
 from gradcheck.arrays.reader import TEACHER_LIMITS, _tokenize, read
 from gradcheck.deadline import Timeout, deadline
 from gradcheck.errors import ExpressionError, UnsupportedFunctionError
@@ -410,10 +411,49 @@ def _alternatives(problem: Problem, q: ArrayQuestion, expected_m: Matrix) -> lis
         g = derivative(model, of_value, other)
         out.append(("wrt", f"This is d {q.of} / d {other}, the gradient with respect to {other}; "
                     f"the question asks for {label_q}.", g))
+    out += _slipped_locals(model, q, of_value, expected_m, label_q)
     composed = model.compose(of_value)
     if composed.shape == expected_m.shape:
         out.append(("forward", f"This is the forward value of {q.of}, not its derivative.", composed))
     _ALTERNATIVES[key] = out
+    return out
+
+
+def _slipped_locals(model: ArrayModel, q: ArrayQuestion, of_value: Matrix, expected_m: Matrix,
+                    label_q: str) -> list[tuple[str, str, Matrix]]:
+    """The derivative with an activation's local gradient slipped the same way in every entry.
+
+    The rows of ``graph_mistakes.MUTATIONS`` (sigmoid's value where sigmoid' belongs, relu'
+    taken as 1, tanh' as 1 - tanh ...), applied to the entry-by-entry derivative.
+    """
+    from gradcheck.graph_mistakes import MUTATIONS, mutated_derivatives
+
+    keep = q.wrt if model.stage(q.wrt) is not None else None
+    f = model.compose(of_value, keep=keep)
+    variables = list(entry_symbols(q.wrt, model.shape_of(q.wrt)))
+    cells = list(f) if f.shape != (1, 1) else [f[0, 0]]
+    slipped = [({MUTATIONS.index(m): e for m, e in mutated_derivatives(fp, v)}, fp, v)
+               for fp in cells for v in variables]
+    out = []
+    for k in sorted({k for slips, _, _ in slipped for k in slips}):
+        kind, function = MUTATIONS[k].kind, MUTATIONS[k].function
+        entries = [slips[k] if k in slips else sympy.diff(fp, v) for slips, fp, v in slipped]
+        rows, cols = (expected_m.rows, expected_m.cols)
+        m = Matrix(rows, cols, entries)
+        if keep is not None:
+            forward = dict(zip(variables, model.composed[keep], strict=True))
+            m = Matrix(rows, cols, [e.xreplace(forward) for e in m])
+        if m == expected_m:
+            continue
+        says = MUTATIONS[k].says.format(u="u")
+        if kind == "activation":
+            text = (f"The local gradient of {function} uses its value where its derivative belongs: "
+                    f"the derivative of {function}(u) was written as {says}. The forward pass "
+                    f"computes {function}, the backward pass multiplies by its derivative.")
+        else:
+            text = (f"The local gradient of {function} is wrong: the derivative of {function}(u) was "
+                    f"written as {says}.")
+        out.append((kind, text, m))
     return out
 
 

@@ -120,7 +120,10 @@ def _outcome(report: BatchReport) -> tuple[list[tuple[str, int]], bool]:
     """Rows per verdict, and whether a gradcheck bug cost a row (one pass over the rows)."""
     from gradcheck.batch import INTERNAL_ERROR
 
-    internal = any(r.diagnosis == INTERNAL_ERROR for r in report.results if r.verdict == "error")
+    internal = getattr(report.results, "internal", None)  # SpooledResults knows it: no pass
+    if internal is None:
+        internal = any(r.diagnosis == INTERNAL_ERROR for r in report.results
+                       if r.verdict == "error")
     return [(v, int(n)) for v, n in dict(report.counts).items()], internal
 
 
@@ -195,12 +198,13 @@ def _known_question(problem: Problem, question_id: str) -> None:
 
 def _batch(args: argparse.Namespace, workers: int) -> tuple[list[tuple[str, int]], bool]:
     """Grade as a stream: rows are read and graded a window at a time and kept on disk, and
-    the JSON report is written row by row, so memory does not grow with the rows."""
+    the report is written row by row (text, JSON, JUnit, HTML), so memory does not grow
+    with the rows."""
     from gradcheck.batch import SpooledResults, batch_report, grade_stream
     from gradcheck.loader import load_bank
     from gradcheck.output import open_output
     from gradcheck.progress import ProgressBar, wanted
-    from gradcheck.report.grades import GRADE_RENDERERS, write_json
+    from gradcheck.report.grades import GRADE_RENDERERS, GRADE_WRITERS
     from gradcheck.submissions import iter_submissions
 
     bank = tuple(_hidden(p, args) for p in load_bank(args.bank))
@@ -224,9 +228,10 @@ def _batch(args: argparse.Namespace, workers: int) -> tuple[list[tuple[str, int]
             _write_pages(report, args)
         else:
             with open_output(args.output) as out:
-                if args.format == "json":
-                    write_json(report, out)
-                else:
+                write = GRADE_WRITERS.get(args.format)
+                if write is not None:  # a row at a time: memory flat in the rows
+                    write(report, out, _options(args))
+                else:  # a gradebook: a cell per student and question
                     out.write(GRADE_RENDERERS[args.format](report, _options(args)))
         return _outcome(report)
 

@@ -15,19 +15,17 @@ __all__ = ["explanation_json", "student_backward_json", "student_backward_text"]
 WORDS = {1: "One reading fits", 2: "Two readings fit", 3: "Three readings fit"}
 
 
-def student_backward_text(r: StudentBackward, explanation: str = "") -> str:
-    """Plain text, in the notes' order; ``explanation`` (explain's text) goes first when given."""
+def student_backward_text(r: StudentBackward) -> str:
+    """Plain text, in the notes' order: forward pass, local gradients, backward pass; then
+    the student's work beside the right one and where the two part."""
     at = ", ".join(f"{n}={_num(v)}" for n, v in r.point)
-    if r.mode == "local":
-        out = [f"{r.problem}: {r.label} at {at}, with your local gradients", ""]
-        if r.forward:
-            out.append("Forward pass")
-            out += _grid([[f"{n} = {f}", f"= {_num(v)}"] for n, f, v in r.forward])
-            out.append("")
-        out += _local_lines(r)
-    else:
-        out = [explanation.rstrip("\n"), ""] if explanation else [f"{r.problem}: {r.label} at {at}", ""]
-        out += _answer_lines(r)
+    whose = "your local gradients" if r.mode == "local" else "your answer"
+    out = [f"{r.problem}: {r.label} at {at}, with {whose}", ""]
+    if r.forward:
+        out.append("Forward pass")
+        out += _grid([[f"{n} = {f}", f"= {_num(v)}"] for n, f, v in r.forward])
+        out.append("")
+    out += _local_lines(r) if r.mode == "local" else _answer_lines(r)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -92,6 +90,8 @@ def _wrong(e: EdgeRow) -> str:
     mine = _num(e.your_value) if e.your_value is not None else "?"
     text = (f"You wrote {e.yours} (= {mine} here); the right local gradient is {e.right} "
             f"(= {_num(e.right_value)} here)")
+    if e.slip:
+        text += f"; yours is {e.slip}"
     if mine == _num(e.right_value):
         text += ": the right number at this point, but not the right formula (at other points they differ)"
     return text
@@ -106,29 +106,44 @@ def _products(terms: tuple[tuple[str, sympy.Expr, sympy.Expr], ...],
 
 
 def _answer_lines(r: StudentBackward) -> list[str]:
-    last = r.backward[-1] if r.backward else None
-    out = ["Your answer beside the right one"]
-    rows = [["", "right", "yours"]]
-    if last is not None:
-        rows.append([r.label, f"{last.right_formula or ''} = {_num(last.right_value)}".lstrip(),
-                     f"{r.answer} = {_num(last.your_value)}" if last.your_value is not None
-                     else str(r.answer)])
-    else:
-        rows.append([r.label, "", str(r.answer)])
-    out += _grid(rows)
+    out: list[str] = []
+    edges = [e for e in r.edges if e.on_path]
+    if edges:
+        out.append(f"Local gradients, from {r.output} back to {r.wrt}")
+        out += _grid([[f"{e.name} = {e.right}", f"= {_num(e.right_value)}"] for e in edges])
+        out.append("")
+    marks = _marks(r)
+    if r.backward:
+        out.append("Backward pass (chain rule)")
+        rows = []
+        for b in r.backward:
+            names = " + ".join(f"d {r.output} / d {c} * d {c} / d {b.node}" for c, _, _ in b.right_terms)
+            rows.append([f"d {r.output} / d {b.node} = {names}", _products(b.right_terms, b.right_value),
+                         marks.get(b.node, "")])
+        out += _grid(rows)
+        out.append("")
+    out.append("Your answer beside the right one")
+    # explain's last line: the teacher's reference, else a readable rewriting (readable.py).
+    right = "" if r.right_result is None else f"{r.right_result[0]} = {_num(r.right_result[1])}"
+    mine = r.answer if r.answer_value is None else f"{r.answer} = {_num(r.answer_value)}"
+    out += _grid([["", "right", "yours"], [r.label, right, str(mine)]])
     verdict = f"{r.verdict} ({r.diagnosis})" if r.diagnosis else r.verdict
-    out += ["", f"Verdict: {verdict}. {r.feedback}".rstrip(), ""]
+    out += ["", f"Verdict: {verdict}. {r.feedback}".rstrip()]
     if r.passed:
-        return out[:-1]
+        return out
+    out.append("")
     if not r.searched:
         out.append("The graph is too deep to search for single slips; the grader's reading "
                    "above is all there is.")
+    elif not r.readings and r.points == 1:
+        out.append("Where your answer parts from the right backward pass: one number cannot "
+                   "say (it agrees with many slips by coincidence); the grader's reading is above.")
     elif not r.readings:
         out.append("Where your answer parts from the right backward pass: no single slip on the "
                    "graph reproduces it (not a missing path, term or product-rule term, an "
                    "activation's value, one wrong local gradient, nor the chain rule with one "
-                   "factor left out)" + (f"; the grader reads it as {r.diagnosis}, which "
-                                         "names no edge." if r.diagnosis else "."))
+                   "factor left out)" + (f"; the grader's reading ({r.diagnosis}) is above."
+                                         if r.diagnosis else "."))
     else:
         n = len(r.readings)
         head = WORDS.get(n, f"{n} readings fit")
@@ -140,6 +155,25 @@ def _answer_lines(r: StudentBackward) -> list[str]:
         if r.points == 1:
             out.append("  (One number is compared: a reading that fits it may be a coincidence.)")
     return out
+
+
+def _marks(r: StudentBackward) -> dict[str, str]:
+    """``<- 1. d a / d z (activation)`` on the backward pass row each reading first changes:
+    an edge's input; the node a fork's paths meet at; the row below a stage whose term or
+    product-rule factor is missing (the output's: the first row)."""
+    rows = [b.node for b in r.backward]
+    marks: dict[str, list[str]] = {}
+    for i, x in enumerate(r.readings, 1):
+        if not rows:
+            break
+        first = x.where.split(", ")[0]
+        node = first.split(" / d ")[-1] if first.startswith("d ") else first
+        if x.kind in ("product", "term") and node in rows:
+            node = rows[min(rows.index(node) + 1, len(rows) - 1)]
+        if node not in rows:
+            node = rows[0]
+        marks.setdefault(node, []).append(f"{i}. {_place(x.where)} ({x.kind})")
+    return {n: "<- " + "; ".join(m) for n, m in marks.items()}
 
 
 def _place(where: str) -> str:

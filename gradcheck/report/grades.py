@@ -9,19 +9,21 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tempfile
 import textwrap
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, TextIO
 
 from gradcheck.batch import BatchReport
 from gradcheck.gradebook import Attempts, Column, Gradebook, format_percent, format_points, gradebook
 from gradcheck.report.grades_json import SCHEMA, render_json, write_json
 from gradcheck.verdict import Evidence, GradeResult
 
-__all__ = ["GRADE_RENDERERS", "SCHEMA", "RenderOptions", "clip", "gradebook_rows", "render_answer",
-           "render_canvas", "render_csv", "render_json", "render_junit", "render_moodle",
-           "render_text", "report_gradebook", "unreadable", "write_json"]
+__all__ = ["GRADE_RENDERERS", "GRADE_WRITERS", "SCHEMA", "RenderOptions", "clip", "gradebook_rows",
+           "render_answer", "render_canvas", "render_csv", "render_json", "render_junit", "render_moodle",
+           "render_text", "report_gradebook", "unreadable", "write_json", "write_junit", "write_text"]
 
 FEEDBACK_WIDTH = 60  # text columns: wrapped at these widths, never cut
 ANSWER_WIDTH = 30
@@ -89,33 +91,83 @@ def report_gradebook(report: BatchReport, attempts: Attempts = "best") -> Gradeb
 # ---- text -----------------------------------------------------------------------------
 
 
+TEXT_HEADER = ("row", "student", "problem", "question", "verdict", "diagnosis", "answer",
+               "feedback")
+
+
 def render_text(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     """A table of row, student, problem, question, verdict, diagnosis, answer and feedback
     (long answers and feedback wrapped in their columns), then a summary.
 
     With ``options.verbose``, each row is followed by its evidence points.
     """
-    header = ("row", "student", "problem", "question", "verdict", "diagnosis", "answer",
-              "feedback")
-    rows = [[[h] for h in header]]
-    evidence: list[list[str]] = [[]]
+    return _rendered(write_text, report, options)
+
+
+def write_text(report: BatchReport, out: TextIO, options: RenderOptions = DEFAULT_OPTIONS) -> None:
+    """``render_text``'s text, written to ``out`` a row at a time.
+
+    Two passes over ``report.results`` (a ``SpooledResults`` reads its file twice): the
+    first finds the columns' widths, the second writes the rows. Nothing grows with the
+    rows: the wrapped answers and feedback are kept for at most ``TEXT_CELLS`` texts.
+    """
+    cells = _TextCells()
+    widths = [len(h) for h in TEXT_HEADER]
     for r in report.results:
-        rows.append([[str(r.row if r.row is not None else "")], [visible(r.student or "")],
-                     [visible(r.problem)], [visible(r.question)], [r.verdict.upper()],
-                     [r.diagnosis or "-"], _wrap(visible(clip(r.answer)), ANSWER_WIDTH),
-                     _wrap(visible(r.feedback), FEEDBACK_WIDTH)])
-        evidence.append(_evidence_lines(r.evidence) if options.verbose else [])
-    widths = [max(len(line) for row in rows for line in row[i]) for i in range(len(header))]
+        for i, cell in enumerate(cells.row(r)):
+            longest = max(len(line) for line in cell)
+            if longest > widths[i]:
+                widths[i] = longest
+    out.write(_text_lines([[h] for h in TEXT_HEADER], widths))
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for r in report.results:
+        out.write(_text_lines(cells.row(r), widths))
+        if options.verbose:
+            out.write("".join(f"     {line}\n" for line in _evidence_lines(r.evidence)))
+    out.write("\n" + summary_line(report) + "\n")
+
+
+def _text_lines(row: list[list[str]], widths: list[int]) -> str:
+    """One table row (as many lines as its tallest cell), each line ending in a newline."""
     lines = []
-    for number, (row, points) in enumerate(zip(rows, evidence, strict=True)):
-        for k in range(max(len(cell) for cell in row)):
-            parts = [(cell[k] if k < len(cell) else "").ljust(w)
-                     for cell, w in zip(row, widths, strict=True)]
-            lines.append("  ".join(parts).rstrip())
-        if number == 0:
-            lines.append("  ".join("-" * w for w in widths))
-        lines += [f"     {line}" for line in points]
-    return "\n".join([*lines, "", summary_line(report)]) + "\n"
+    for k in range(max(len(cell) for cell in row)):
+        parts = [(cell[k] if k < len(cell) else "").ljust(w)
+                 for cell, w in zip(row, widths, strict=True)]
+        lines.append("  ".join(parts).rstrip() + "\n")
+    return "".join(lines)
+
+
+TEXT_CELLS = 4096  # distinct answers and feedback kept wrapped while writing a text report
+
+
+class _TextCells:
+    """A result's cells in the text table; a repeated answer or feedback is wrapped once."""
+
+    def __init__(self) -> None:
+        self.wrapped: dict[tuple[str, int], list[str]] = {}
+
+    def row(self, r: GradeResult) -> list[list[str]]:
+        return [[str(r.row if r.row is not None else "")], [visible(r.student or "")],
+                [visible(r.problem)], [visible(r.question)], [r.verdict.upper()],
+                [r.diagnosis or "-"], self._wrapped(clip(r.answer), ANSWER_WIDTH),
+                self._wrapped(r.feedback, FEEDBACK_WIDTH)]
+
+    def _wrapped(self, text: str, width: int) -> list[str]:
+        key = (text, width)
+        lines = self.wrapped.get(key)
+        if lines is None:
+            if len(self.wrapped) >= TEXT_CELLS:
+                self.wrapped.clear()
+            lines = self.wrapped[key] = _wrap(visible(text), width)
+        return lines
+
+
+def _rendered(write: Callable[[BatchReport, TextIO, RenderOptions], None], report: BatchReport,
+              options: RenderOptions) -> str:
+    """A streaming writer's text as one string (for a small report, or a notebook)."""
+    out = io.StringIO()
+    write(report, out, options)
+    return out.getvalue()
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -235,35 +287,131 @@ def _cell(text: str) -> str:
 
 def render_junit(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     """A testsuite per problem (in order of first appearance), a testcase per row."""
-    by_problem: dict[str, list[GradeResult]] = {}
-    for r in report.results:
-        by_problem.setdefault(r.problem, []).append(r)
-    root = ET.Element("testsuites", name="gradcheck grade", tests=str(len(report.results)),
-                      failures=str(_count(report.results, "fail", "invalid")),
-                      errors=str(_count(report.results, "error")))
-    ET.SubElement(ET.SubElement(root, "properties"), "property", name="seed",
-                  value=str(report.seed))
-    for problem, results in by_problem.items():
-        name = _xml(problem or UNREADABLE)
-        suite = ET.SubElement(root, "testsuite", name=name, tests=str(len(results)),
-                              failures=str(_count(results, "fail", "invalid")),
-                              errors=str(_count(results, "error")))
-        for r in results:
-            _testcase(suite, r)
-    ET.indent(root)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    return _rendered(write_junit, report, options)
 
 
-def _testcase(suite: ET.Element, r: GradeResult) -> None:
+def write_junit(report: BatchReport, out: TextIO, options: RenderOptions = DEFAULT_OPTIONS) -> None:
+    """``render_junit``'s XML, with memory flat in the rows.
+
+    A suite's counts come before its testcases, and a problem's rows are scattered over the
+    batch: each testcase is serialised as it is read, and kept (in memory up to
+    ``GROUPED_BYTES``, then in a temporary file) with its problem's; the skeleton (suites
+    and their counts, indented by ElementTree) is then written with each suite's testcases
+    in place of a marker.
+    """
+    tally: dict[str, list[int]] = {}  # problem -> [tests, failures, errors]
+    failures: dict[tuple[object, ...], str] = {}
+    with _Grouped() as cases:
+        for r in report.results:
+            counts = tally.get(r.problem)
+            if counts is None:
+                counts = tally[r.problem] = [0, 0, 0]
+            counts[0] += 1
+            if r.verdict != "pass":
+                counts[2 if r.verdict == "error" else 1] += 1
+            cases.add(r.problem, _testcase(r, failures))
+        root = ET.Element("testsuites", name="gradcheck grade", tests=str(len(report.results)),
+                          failures=str(sum(c[1] for c in tally.values())),
+                          errors=str(sum(c[2] for c in tally.values())))
+        ET.SubElement(ET.SubElement(root, "properties"), "property", name="seed",
+                      value=str(report.seed))
+        for i, (problem, (tests, failed, errors)) in enumerate(tally.items()):
+            suite = ET.SubElement(root, "testsuite", name=_xml(problem or UNREADABLE),
+                                  tests=str(tests), failures=str(failed), errors=str(errors))
+            ET.SubElement(suite, _SLOT, i=str(i))
+        ET.indent(root)
+        skeleton = ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+        position = 0
+        for i, problem in enumerate(tally):
+            marker = f'<{_SLOT} i="{i}" />'
+            at = skeleton.index(marker, position)
+            out.write(skeleton[position:at])
+            separator = ""
+            for chunk in cases.group(problem):
+                out.write(separator + chunk)
+                separator = _CASE_SEPARATOR
+            position = at + len(marker)
+        out.write(skeleton[position:])
+
+
+_SLOT = "gradcheck-testcases"  # a tag no report text can produce (its < would be escaped)
+_CASE_SEPARATOR = "\n    "  # between testcases, as ET.indent places them in a suite
+JUNIT_FAILURES = 4096  # distinct failures' XML kept while writing a JUnit report
+
+
+def _testcase(r: GradeResult, failures: dict[tuple[object, ...], str]) -> str:
+    """One testcase's XML, indented as in the whole document (the failure of a repeated
+    answer is serialised once)."""
     name = f"row {r.row} (unreadable)" if unreadable(r) else \
         f"row {r.row} {r.student or ''} {r.question}"
-    case = ET.SubElement(suite, "testcase", classname=_xml(r.problem or UNREADABLE),
-                         name=_xml(name))
-    if r.verdict != "pass":
+    case = ET.tostring(ET.Element("testcase", classname=_xml(r.problem or UNREADABLE),
+                                  name=_xml(name)), encoding="unicode")
+    if r.verdict == "pass":
+        return case
+    key = (r.problem, r.question, r.answer, r.verdict, r.feedback, r.diagnosis,
+           r.understood_as, r.expected, r.evidence)
+    failure = failures.get(key)
+    if failure is None:
+        if len(failures) >= JUNIT_FAILURES:
+            failures.clear()
         tag = "error" if r.verdict == "error" else "failure"
-        node = ET.SubElement(case, tag, message=_xml(r.feedback),
-                             type=r.verdict + (f":{r.diagnosis}" if r.diagnosis else ""))
+        node = ET.Element(tag, message=_xml(r.feedback),
+                          type=r.verdict + (f":{r.diagnosis}" if r.diagnosis else ""))
         node.text = _xml(_details(r))
+        failure = failures[key] = ET.tostring(node, encoding="unicode")
+    assert case.endswith(" />")
+    return f"{case[:-3]}>\n      {failure}\n    </testcase>"
+
+
+GROUPED_BYTES = 8 << 20  # characters of testcases kept in memory before they go to disk
+
+
+class _Grouped:
+    """Texts added in any order, read back grouped by key (in each group, in the order
+    added), with at most about ``GROUPED_BYTES`` characters in memory: the rest is in a
+    temporary file, as one segment per group and spill."""
+
+    def __init__(self, budget: int | None = None) -> None:
+        self.budget = GROUPED_BYTES if budget is None else budget
+        self.held: dict[str, list[str]] = {}
+        self.size = 0
+        self.segments: dict[str, list[tuple[int, int]]] = {}
+        self.file: Any = None
+        self.end = 0
+
+    def add(self, key: str, text: str) -> None:
+        self.held.setdefault(key, []).append(text)
+        self.size += len(text)
+        if self.size > self.budget:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self.file is None:
+            self.file = tempfile.TemporaryFile()
+        for key, texts in self.held.items():
+            data = _CASE_SEPARATOR.join(texts).encode("utf-8", "surrogatepass")
+            self.file.write(data)
+            self.segments.setdefault(key, []).append((self.end, len(data)))
+            self.end += len(data)
+        self.file.flush()
+        self.held = {}
+        self.size = 0
+
+    def group(self, key: str) -> Iterator[str]:
+        """The texts of one group, as a few chunks (joined by ``_CASE_SEPARATOR``)."""
+        for offset, length in self.segments.get(key, ()):
+            self.file.seek(offset)
+            yield self.file.read(length).decode("utf-8", "surrogatepass")
+        texts = self.held.get(key)
+        if texts:
+            yield _CASE_SEPARATOR.join(texts)
+
+    def __enter__(self) -> _Grouped:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file is not None:
+            self.file.close()
 
 
 def _details(r: GradeResult) -> str:
@@ -281,14 +429,16 @@ def _xml(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def _count(results: Iterable[GradeResult], *verdicts: str) -> int:
-    return sum(r.verdict in verdicts for r in results)
-
-
 def _html(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     from gradcheck.report.grades_html import render_html
 
     return render_html(report, options)
+
+
+def _write_html(report: BatchReport, out: TextIO, options: RenderOptions = DEFAULT_OPTIONS) -> None:
+    from gradcheck.report.grades_html import write_html
+
+    write_html(report, out, options)
 
 
 GRADE_RENDERERS: dict[str, Callable[..., str]] = {
@@ -296,3 +446,12 @@ GRADE_RENDERERS: dict[str, Callable[..., str]] = {
     "html": _html, "canvas": render_canvas, "moodle": render_moodle,
 }
 """Format name -> ``render(report, options=RenderOptions())`` returning the whole report."""
+
+GRADE_WRITERS: dict[str, Callable[..., None]] = {
+    "text": write_text, "json": write_json, "junit": write_junit, "html": _write_html,
+}
+"""Format name -> ``write(report, out, options=RenderOptions())``: the same text as the
+renderer's, written to a text stream with memory flat in the rows (two passes over
+``report.results`` at most; a ``SpooledResults`` reads its file again). The gradebooks
+(csv, canvas, moodle) hold a cell per student and question, not per row: they are
+rendered whole."""

@@ -16,14 +16,16 @@ else (student ids, raw answers, feedback, formulas that do not parse) goes throu
 from __future__ import annotations
 
 import hashlib
+import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from html import escape
+from typing import TextIO
 
 from gradcheck.batch import BatchReport
-from gradcheck.gradebook import Gradebook, format_percent, format_points
+from gradcheck.gradebook import Gradebook, format_percent, format_points, gradebook
 from gradcheck.problem import DIAGNOSES
 from gradcheck.report.charts import bar_chart
 from gradcheck.report.grades import (
@@ -39,7 +41,7 @@ from gradcheck.report.grades import (
 from gradcheck.verdict import VERDICTS, Counts, GradeResult
 
 __all__ = ["answer_html", "math_html", "names_in", "render_html", "render_student_pages", "report_fragment",
-           "safe_mathml", "student_file_name"]
+           "safe_mathml", "student_file_name", "write_html"]
 
 FORMULA_SHOWN = 2000  # a longer formula is shown cut, as text (answers are at most 2000 long)
 FEEDBACK_SHOWN = 1000  # feedback is a sentence or two; one that quotes a long answer is cut
@@ -136,9 +138,57 @@ _ENTITY = re.compile(r"&(?:[A-Za-z]+|#[0-9]+|#x[0-9A-Fa-f]+);")
 
 def render_html(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
     """The whole report as one self-contained HTML document."""
-    return _page("gradcheck grade report", _summary(report, filters=True),
-                 [_students_section(report_gradebook(report, options.attempts)),
-                  _questions_section(report), _answers_section(report)], script=True)
+    out = io.StringIO()
+    write_html(report, out, options)
+    return out.getvalue()
+
+
+def write_html(report: BatchReport, out: TextIO, options: RenderOptions = DEFAULT_OPTIONS) -> None:
+    """``render_html``'s page, written to ``out`` with memory flat in the rows.
+
+    Two passes over ``report.results``: the first builds what comes before the answers (the
+    gradebook, the filters' choices, each question's counts), the second writes the answers
+    one by one. What is held grows with the students and questions, never with the rows.
+    """
+    tallies = _Tallies()
+    if report.questions:  # the gradebook reads the rows once, and the tallies see them pass
+        book = gradebook(report.questions, tallies.see(report.results), options.attempts)
+    else:
+        book = report_gradebook(report, options.attempts)
+        for _ in tallies.see(report.results):
+            pass
+    head, tail = _page_parts("gradcheck grade report",
+                             _summary(report, filters=True, choices=tallies.choices()),
+                             script=True)
+    out.write(head)
+    out.write(_students_section(book) + "\n" + _questions_figures(tallies.questions) + "\n")
+    _write_answers(report, out)
+    out.write(tail)
+
+
+class _Tallies:
+    """What the page shows before its rows, gathered in one pass: the filters' questions and
+    students (in order of first appearance), and each question's verdicts and diagnoses."""
+
+    def __init__(self) -> None:
+        self.questions: dict[str, tuple[dict[str, int], dict[str | None, int]]] = {}
+        self.students: dict[str, None] = {}
+
+    def see(self, results: Iterable[GradeResult]) -> Iterator[GradeResult]:
+        for r in results:
+            key = _question(r)
+            tally = self.questions.get(key)
+            if tally is None:
+                tally = self.questions[key] = (dict.fromkeys(VERDICTS, 0), {})
+            verdicts, diagnoses = tally
+            verdicts[r.verdict] += 1
+            if r.verdict == "fail":
+                diagnoses[r.diagnosis] = diagnoses.get(r.diagnosis, 0) + 1
+            self.students[_student(r)] = None
+            yield r
+
+    def choices(self) -> tuple[list[str], list[str]]:
+        return list(self.questions), list(self.students)
 
 
 def render_student_pages(report: BatchReport,
@@ -214,22 +264,31 @@ def answer_html(r: GradeResult, names: Iterable[str] = ()) -> str:
 
 
 def _page(title: str, summary: str, sections: Sequence[str], *, script: bool) -> str:
+    head, tail = _page_parts(title, summary, script=script)
+    return head + "\n".join(sections) + tail
+
+
+def _page_parts(title: str, summary: str, *, script: bool) -> tuple[str, str]:
+    """The page before its sections and after them."""
     js = f"<script>{SCRIPT}</script>\n" if script else ""
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n"
-            f"<body class=\"gc\">\n{summary}\n<main>\n" + "\n".join(sections)
-            + f"\n</main>\n{js}</body>\n</html>\n")
+            f"<body class=\"gc\">\n{summary}\n<main>\n",
+            f"\n</main>\n{js}</body>\n</html>\n")
 
 
 def _summary(report: BatchReport, *, filters: bool, title: str = "gradcheck grade report",
-             sticky: bool = True) -> str:
+             sticky: bool = True, choices: tuple[list[str], list[str]] | None = None) -> str:
     badges = " ".join(f'<span class="badge {v}">{n} {v}</span>' for v, n in report.counts.items())
     parts = [f"<h1>{escape(title)}</h1>",
              f'<p class="counts">{len(report.results)} rows {badges}</p>',
              f'<span class="settings">{escape(_settings(report))}</span>']
     if filters:
-        parts.append(_filters(report))
+        if choices is None:
+            choices = (list(dict.fromkeys(_question(r) for r in report.results)),
+                       list(dict.fromkeys(_student(r) for r in report.results)))
+        parts.append(_filters(report, *choices))
     tag = "header" if sticky else "div"
     return f'<{tag} class="summary">' + "".join(parts) + f"</{tag}>"
 
@@ -239,9 +298,7 @@ def _settings(report: BatchReport) -> str:
     return line[line.index("(") + 1:-1] if "(" in line else line
 
 
-def _filters(report: BatchReport) -> str:
-    questions = dict.fromkeys(_question(r) for r in report.results)
-    students = dict.fromkeys(_student(r) for r in report.results)
+def _filters(report: BatchReport, questions: list[str], students: list[str]) -> str:
     return ('<form class="filters" onsubmit="return false">'
             + _select("f-verdict", "verdict", [v for v in VERDICTS if report.counts[v]])
             + _select("f-question", "question", list(questions))
@@ -271,25 +328,24 @@ def _students_section(book: Gradebook, title: str = "Students") -> str:
             f'<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div></section>')
 
 
-def _questions_section(report: BatchReport) -> str:
-    groups: dict[str, list[GradeResult]] = {}
-    for r in report.results:
-        groups.setdefault(_question(r), []).append(r)
+def _questions_figures(groups: dict[str, tuple[dict[str, int], dict[str | None, int]]]) -> str:
+    """A figure per question (``_Tallies.questions``): its verdicts, and its failing answers'
+    diagnoses."""
     figures = []
-    for key, results in groups.items():
-        counts = Counts.of(r.verdict for r in results)
+    for key, (counts, diagnosed) in groups.items():
+        total = sum(counts.values())
         verdict_bars = bar_chart([(v, counts[v]) for v in VERDICTS], f"verdicts for {key}",
                                  classes=VERDICTS)
-        fails = [r for r in results if r.verdict == "fail"]
-        diagnoses = [(d, sum(r.diagnosis == d for r in fails)) for d in DIAGNOSES]
-        diagnoses.append(("none", sum(r.diagnosis is None for r in fails)))
+        fails = counts["fail"]
+        diagnoses = [(d, diagnosed.get(d, 0)) for d in DIAGNOSES]
+        diagnoses.append(("none", diagnosed.get(None, 0)))
         shown = [(d, n) for d, n in diagnoses if n]
-        diagnosis_bars = (f"<figcaption>diagnoses of the {_answers(len(fails), 'failing ')}"
+        diagnosis_bars = (f"<figcaption>diagnoses of the {_answers(fails, 'failing ')}"
                           "</figcaption>"
                           + bar_chart(shown, f"diagnoses of the failing answers to {key}")
                           if shown else "<figcaption>no failing answers</figcaption>")
-        passed = f"{100 * counts['pass'] / len(results):.0f}%"
-        figures.append(f"<figure><h3>{_breakable(key)}</h3><figcaption>{_answers(len(results))}, "
+        passed = f"{100 * counts['pass'] / total:.0f}%"
+        figures.append(f"<figure><h3>{_breakable(key)}</h3><figcaption>{_answers(total)}, "
                        f"{passed} passed</figcaption>{verdict_bars}{diagnosis_bars}</figure>")
     return (f'<section id="questions"><h2>Questions</h2><div class="charts">{"".join(figures)}'
             "</div></section>")
@@ -308,9 +364,20 @@ def _breakable(key: str) -> str:
 
 
 def _answers_section(report: BatchReport) -> str:
+    out = io.StringIO()
+    _write_answers(report, out)
+    return out.getvalue()
+
+
+def _write_answers(report: BatchReport, out: TextIO) -> None:
+    """The answers section, a row at a time."""
     names = dict(report.names)
-    rows = "\n".join(_row(r, names.get(r.problem, ())) for r in report.results)
-    return f'<section id="answers"><h2>Answers</h2>\n{rows}\n</section>'
+    out.write('<section id="answers"><h2>Answers</h2>\n')
+    separator = ""
+    for r in report.results:
+        out.write(separator + _row(r, names.get(r.problem, ())))
+        separator = "\n"
+    out.write('\n</section>')
 
 
 def _row(r: GradeResult, names: Iterable[str]) -> str:
@@ -375,7 +442,13 @@ def math_html(text: str | None, names: Iterable[str]) -> str:
         return ""
     if len(text) > FORMULA_SHOWN:  # longer than any answer may be: (cut) text, not math
         return f"<code>{escape(clip(text))}</code>"
-    mathml = _mathml(text, tuple(sorted(set(names))))
+    return _math_html(text, tuple(sorted(set(names))))
+
+
+@lru_cache(maxsize=4096)
+def _math_html(text: str, names: tuple[str, ...]) -> str:
+    """``math_html`` of a formula a class repeats: printed and checked once."""
+    mathml = _mathml(text, names)
     if mathml and safe_mathml(mathml):
         return f'<math display="inline">{mathml}</math>'
     return f"<code>{escape(text)}</code>"

@@ -45,7 +45,7 @@ def render_json(report: BatchReport, options: Any = None) -> str:
     return out.getvalue()
 
 
-def write_json(report: BatchReport, out: TextIO) -> None:
+def write_json(report: BatchReport, out: TextIO, options: Any = None) -> None:
     """``render_json``'s text, written to ``out`` one row at a time (memory does not grow
     with the rows: pair it with ``SpooledResults``).
 

@@ -181,3 +181,32 @@ def test_real_grader_same_results_with_one_or_two_workers() -> None:
     pytest.importorskip("gradcheck.grading")
     rows = subs("2x(wx-y)", "x(wx-y)", "-2x(wx-y)", "2w(wx-y)", "(wx-y)^2", question="dloss_dw")
     assert grade_batch(BANK, rows, workers=1) == grade_batch(BANK, rows, workers=2)
+
+
+# ---- questions prepared by the workers ---------------------------------------------------
+
+def preparing_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0,
+                    points: int = 20, time_limit: float = 2.0) -> GradeResult:
+    """fake_grade, but the trusted answer "0" (a question's preparation) takes 0.8 s and is
+    logged with the process that did it to the file ``preparing_grade.log``."""
+    if answer == "0":
+        time.sleep(0.8)
+        with open(preparing_grade.log, "a", encoding="utf-8") as log:  # type: ignore[attr-defined]
+            log.write(f"{os.getpid()} {question_id}\n")
+    return fake_grade(problem, question_id, answer, seed=seed, points=points,
+                      time_limit=time_limit)
+
+
+def test_workers_share_the_questions_preparation_on_its_own_budget(tmp_path: Path) -> None:
+    """Four questions, two workers: each question is prepared once, by one worker, and both
+    workers prepare some; a preparation longer than the time limit (0.8 s against 0.3 s)
+    is not killed: it is the question's work, not the answer's."""
+    preparing_grade.log = tmp_path / "prepared.log"  # type: ignore[attr-defined]
+    questions = [q.id for q in next(p for p in BANK if p.id == LR).questions][:4]
+    rows = [sub for i in range(5) for q in questions for sub in subs("x", f"y{i}", question=q)]
+    report = grade_batch(BANK, rows, time_limit=0.3, workers=2, grader=preparing_grade)
+    assert verdicts(report) == ["pass" if r.answer == "x" else "fail" for r in rows]
+    prepared = [line.split() for line in preparing_grade.log.read_text().splitlines()]
+    assert sorted(q for _, q in prepared) == sorted(questions)
+    assert len({pid for pid, _ in prepared}) == 2
+    assert str(os.getpid()) not in {pid for pid, _ in prepared}  # not before forking

@@ -111,3 +111,36 @@ def test_explain_shows_undefined_values(stage: str, value: int, shown: str, tmp_
     path.write_text(PROBLEM.format(stem="p", value=value, stage=stage), encoding="utf-8")
     text = render_explanation(explain(load_problem(path), "q"))
     assert shown in text
+
+
+def test_a_timer_that_fires_inside_a_finalizer_is_not_lost() -> None:
+    # An exception raised inside __del__ (or a weakref callback) is "ignored" by Python: a
+    # Timeout raised there would be dropped and the block would run on without a budget.
+    import sys
+    import time
+
+    from gradcheck.deadline import Timeout, deadline
+
+    dropped: list[object] = []
+
+    def busy(seconds: float) -> None:
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            pass
+
+    class Slow:
+        def __del__(self) -> None:
+            busy(0.03)  # the 0.01 s alarm lands in here
+
+    old = sys.unraisablehook
+    sys.unraisablehook = dropped.append
+    rounds = 0
+    try:
+        with pytest.raises(Timeout), deadline(0.01):
+            while rounds < 100:  # 6 s: far past the 0.01 s budget
+                Slow()
+                busy(0.03)
+                rounds += 1
+    finally:
+        sys.unraisablehook = old
+    assert not dropped and rounds < 5

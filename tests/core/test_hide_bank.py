@@ -142,3 +142,14 @@ def test_the_plugin_and_the_loader_agree_on_the_settings_file_name() -> None:
     from gradcheck import pytest_plugin
 
     assert pytest_plugin.SETTINGS_FILE == SETTINGS_FILE
+
+
+def test_a_dask_worker_takes_the_clients_word_not_a_settings_file_near_the_path(tmp_path: Path) -> None:
+    from gradcheck.dask_executor import load_sources
+
+    path = _bank(tmp_path) / "week1" / "training-step.toml"  # its bank hides
+    text = path.read_text(encoding="utf-8")
+    shown = load_sources((("training-step", str(path), text, False),))
+    assert not shown["training-step"].hide_expected
+    hidden = load_sources((("training-step", str(tmp_path / "training-step.toml"), text, True),))
+    assert hidden["training-step"].hide_expected

@@ -7,6 +7,7 @@ s = y_hat - y, y_hat = w*x, ...), never copied from the program's output.
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -207,6 +208,8 @@ def test_array_problems_are_refused() -> None:
         compare_answer(problem, problem.questions[0].id, "0")
     with pytest.raises(UsageError, match="vectors or matrices"):
         compare_local(problem, problem.questions[0].id, [])
+    assert main(["explain", problem.path, "--question", problem.questions[0].id,
+                 "--local", "dloss/ds=1"]) == 2
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -245,3 +248,98 @@ def test_cli_json(capsys) -> None:
     assert main(["explain", path, "--question", "dloss_dw", "--format", "json"]) == 0
     plain = json.loads(capsys.readouterr().out)
     assert plain["result"]["value"] == -8 and [f["value"] for f in plain["forward"]] == [2, -2, 4]
+
+
+# -- more of the graph: a stage as the variable, a split edge, one number, the marks -----------
+
+def test_local_gradients_down_to_a_stage() -> None:
+    # d loss / d y_hat stops at y_hat: d loss/d s = s (= -1), then * 1.
+    r = compare_local(_load("linear-regression"), "dloss_dyhat", ["dloss/ds=s"])
+    assert _values(r) == {"s": -1, "y_hat": -1}
+    assert r.first_wrong is not None and r.first_wrong.name == "d loss / d s"
+
+
+def test_one_factor_of_a_compound_edge_left_out(write_problem) -> None:
+    # h = tanh(w*x): d h / d x = (1 - h^2) * w. Leaving out the w is the chain rule with one
+    # factor of the edge d h / d x left out, and is named at that edge.
+    path = write_problem('id = "p"\n[symbols.x]\nvalue = 0.5\n[symbols.w]\nvalue = 1.5\n'
+                         '[symbols.y]\nvalue = 0.2\n[graph]\nh = "tanh(w*x)"\nloss = "(h - y)^2"\n'
+                         '[[questions]]\nid = "q"\nof = "loss"\nwrt = "x"\n')
+    r = compare_answer(load_problem(path), "q", "2*(h - y)*(1 - h^2)")
+    assert ("chain", "d h / d x") in {(x.kind, x.where) for x in r.readings}
+    # the value at the point, by hand: tanh(0.75) = 0.635148952...
+    h = math.tanh(0.75)
+    assert float(r.answer_value) == pytest.approx(2 * (h - 0.2) * (1 - h * h), rel=1e-12)
+
+
+def test_one_number_is_placed_only_by_the_graders_reading() -> None:
+    # rnn-through-time at W=0.5, U=1, x=(1, -1, 0.5), y=0.2: h2 held constant gives
+    # (h3 - y)(1 - h3^2) h2; rounded to 6 digits as a student would.
+    h1 = math.tanh(1.0)
+    h2 = math.tanh(0.5 * h1 - 1)
+    h3 = math.tanh(0.5 * h2 + 0.5)
+    answer = f"{(h3 - 0.2) * (1 - h3 * h3) * h2:.6g}"
+    r = compare_answer(load_problem(PROBLEMS / "backprop" / "rnn-through-time.toml"),
+                       "dloss_dW_value", answer)
+    assert r.diagnosis == "product"
+    assert [(x.kind, x.where) for x in r.readings] == [("product", "z3")]
+
+
+def test_a_number_that_fits_only_by_coincidence_is_not_placed(capsys) -> None:
+    # Exercise 4-5 (x=2, y=4, w1=w2=1, b=0): s = 2, d loss / d w1 = 2 s x = 8. The answer 4
+    # is the loss s^2, and also 2s, d y_hat / d w1 = x left out: one number, two stories.
+    path = str(SEEDS / "exercise-4-5.toml")
+    r = compare_answer(load_problem(path), "dloss_dw1_value", "4")
+    assert r.diagnosis == "forward" and r.readings == ()
+    assert main(["explain", path, "--question", "dloss_dw1_value", "--answer", "4"]) == 1
+    assert "one number cannot say" in capsys.readouterr().out
+
+
+def test_answer_marks_the_row_it_parts_at(capsys) -> None:
+    # sigmoid's value at d a / d z: the first gradient that changes is d loss / d z.
+    path = str(PROBLEMS / "backprop" / "sigmoid-neuron.toml")
+    assert main(["explain", path, "--question", "dloss_dw", "--answer", "(a - y)*a*x"]) == 1
+    [row] = [line for line in capsys.readouterr().out.splitlines() if "<- 1." in line]
+    assert row.lstrip().startswith("d loss / d z =") and "d a / d z (activation)" in row
+
+
+def test_answer_json(capsys) -> None:
+    path = str(SEEDS / "linear-regression.toml")
+    assert main(["explain", path, "--question", "dloss_dw", "--answer", "x*(w*x - y)",
+                 "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["result"]["right_value"] == -2 and data["result"]["your_value"] == -1
+    assert data["mode"] == "answer" and data["diagnosis"] == "factor"
+
+
+@pytest.mark.parametrize("formula", ["exp(exp(exp(exp(10))))", "1/(s + 1)", "sqrt(s)", "log(-s - 1)"],
+                         ids=["overflow", "division-by-zero", "complex", "log-of-zero"])
+def test_a_hostile_local_gradient_is_a_wrong_one_not_a_crash(formula: str, capsys) -> None:
+    # s = -1 at the given point: each of these is undefined there (or too large for a float).
+    path = str(SEEDS / "linear-regression.toml")
+    assert main(["explain", path, "--question", "dloss_dw", "--local", f"dloss/ds={formula}",
+                 "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["first_wrong"] == "d loss / d s"
+    assert str(data["edges"][0]["your_value"]).startswith("undefined")
+
+
+@pytest.mark.parametrize(("problem", "question", "item", "says"), [
+    ("linear-regression", "dloss_dw", "dloss/ds=-2*s", "sign flipped"),
+    ("linear-regression", "dloss_dw", "dloss/ds=s^2", "loss itself, the forward value"),
+    ("linear-regression", "dloss_dw", "dloss/ds=s", "the exponent 2 was not brought down"),
+    ("linear-regression", "dloss_dw", "dloss/ds=4*s", "the right one times 2"),
+    ("linear-regression", "dloss_dw", "dy_hat/dw=w", "with respect to the other input x"),
+    ("../backprop/rnn-through-time", "dloss_dW", "dh3/dz3=1 - h3", "written as 1 - tanh(z3)"),
+    ("../backprop/sigmoid-neuron", "dloss_dw", "da/dz=a", "written as sigmoid(z), the forward value"),
+], ids=["sign", "forward", "power", "factor", "other-input", "tanh", "sigmoid"])
+def test_a_wrong_local_gradient_says_what_it_reads_as(problem: str, question: str, item: str,
+                                                      says: str) -> None:
+    r = compare_local(_load(problem), question, [item])
+    assert r.first_wrong is not None and says in r.first_wrong.slip
+
+
+def test_a_wrong_local_gradient_no_known_slip_fits() -> None:
+    # d y_hat / d w2 = x^2 written 2x: no sign, forward value, other input or rule explains it.
+    r = compare_local(_load("exercise-4-4"), "dloss_dw2", ["dy_hat/dw2=2*x"])
+    assert r.first_wrong is not None and r.first_wrong.slip == ""
