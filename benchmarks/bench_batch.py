@@ -13,10 +13,14 @@ plus 3% junk, for 300 students, so answers repeat as in a real class. Then:
 4. with ``--json-sizes``, the JSON report's size for each ``--evidence`` policy and each
    size, with the share of failing rows; ``--json-distinct N`` adds a class of N rows that
    are all distinct answers, nearly all wrong (the worst case: no repeat shares evidence).
+5. with ``--breakdown``, where one worker's CPU goes for the first size: imports, loading the
+   bank, preparing each question the class answers (its truth and the alternatives diagnoses
+   compare with), grading each distinct answer once, and the slowest questions to prepare.
 
-    python benchmarks/bench_batch.py [--rows 10000,100000] [--formats csv,json]
+    python benchmarks/bench_batch.py [--rows 10000,100000,1000000] [--formats csv,json]
                                      [--workers 1,2] [--dask] [--skip-direct] [--distinct 2000]
                                      [--json-sizes] [--json-distinct 10000]
+                                     [--breakdown]
 """
 
 from __future__ import annotations
@@ -267,6 +271,39 @@ def _nothing(*args: object) -> list[object]:
     return []
 
 
+def breakdown(path: Path, seed: int) -> None:
+    """CPU seconds of each part of a one-worker run, measured in a fresh process."""
+    code = f"""
+import csv, time
+t0 = time.process_time()
+import gradcheck.batch, gradcheck.grading, gradcheck.loader, gradcheck.report.grades
+t1 = time.process_time()
+bank = gradcheck.loader.load_bank([{str(ROOT / "problems")!r}])
+t2 = time.process_time()
+by_id = {{p.id: p for p in bank}}
+with open({str(path)!r}, encoding="utf-8", newline="") as handle:
+    rows = list(csv.reader(handle))[1:]
+answers = list(dict.fromkeys((r[1], r[2], r[3]) for r in rows))
+questions = sorted({{(p, q) for p, q, _ in answers}})
+costs = []
+for p, q in questions:
+    s = time.process_time()
+    gradcheck.grading.grade(by_id[p], q, "0", seed={seed}, time_limit=180)
+    costs.append((time.process_time() - s, p + "/" + q))
+t3 = time.process_time()
+for p, q, a in answers:
+    gradcheck.grading.grade(by_id[p], q, a, seed={seed})
+t4 = time.process_time()
+print(f"  imports {{t1 - t0:.2f}} s, loading the bank ({{len(bank)}} problems) {{t2 - t1:.2f}} s, "
+      f"preparing {{len(questions)}} questions {{t3 - t2:.2f}} s, grading {{len(answers)}} distinct "
+      f"answers {{t4 - t3:.2f}} s ({{(t4 - t3) / len(answers) * 1e3:.1f}} ms each)")
+costs.sort(reverse=True)
+print("  slowest to prepare: " + ", ".join(f"{{name}} {{c:.2f}} s" for c, name in costs[:6]))
+"""
+    print(f"\nwhere the CPU goes, {path.name}, in one process (CPU seconds):", flush=True)
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="10000", help="comma-separated sizes (default 10000)")
@@ -283,6 +320,8 @@ def main() -> None:
     parser.add_argument("--json-distinct", type=int, default=0, metavar="N",
                         help="with --json-sizes: also a class of N distinct answers")
     parser.add_argument("--only-dask", action="store_true", help="only the Dask comparison")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="where one worker's CPU goes (imports, bank, questions, answers)")
     args = parser.parse_args()
     bank = load_bank([ROOT / "problems"])
     sizes = [int(n) for n in args.rows.split(",")]
@@ -299,6 +338,10 @@ def main() -> None:
             write_csv(bank, sizes[0], args.seed, path)
             in_process(bank, path, args.seed)
             repeat_cost(bank)
+        if args.breakdown:
+            path = tmp / "answers-breakdown.csv"
+            write_csv(bank, sizes[0], args.seed, path)
+            breakdown(path, args.seed)
         if args.distinct:
             speedup(bank, args.distinct, [int(n) for n in args.workers.split(",")])
         whole_process(bank, sizes, args.formats.split(","), [int(n) for n in args.workers.split(",")],

@@ -204,7 +204,7 @@ def _verify(grad_fn: GradFn | type, problem: Problem, question: Question, n: int
         how.append("upstream gradient: seeded random cotangents")
     name = f"backward ({', '.join([_name(grad_fn), *how])})"
     suffix = f" ({got.how})" if got.how else ""
-    _, _, fd = finite_differences(problem, target, pts)[0]
+    _, _, fd, _ = finite_differences(problem, target, pts)[0]
     comps = [
         compare(f"backward vs symbolic{suffix}", name, "symbolic (numpy float64)",
                  got.values, truth[2], target, pts, tol),

@@ -9,10 +9,11 @@ the result, never an exception.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import sympy
 
 from gradcheck import finite_diff, precise
 from gradcheck.backends import Backend, get_backend, resolve_backends
@@ -22,12 +23,15 @@ from gradcheck.errors import ProblemError, working_on
 from gradcheck.parsing import TEACHER_LIMITS, parse_expression, parse_number
 from gradcheck.points import SetAside, draw, format_point, given, label, rng_for
 from gradcheck.problem import Problem
+from gradcheck.referee import Referee, Side, settle
+from gradcheck.refusals import check_backends
 from gradcheck.tape import Tape
 from gradcheck.tolerances import Tolerance, tolerance_for
 
 DEFAULT_POINTS = 20
 DEFAULT_SEED = 0
 MAX_UNDEFINED = 0.2  # more undefined random points than this means the domain is wrong
+MAX_OVERFLOW = 0.75  # more float64 overflow leaves too few points: check draws 4 per point
 KINK_RTOL = 1e-4
 DOMAIN_POINTS = 200
 KEY_POINTS = 25  # undefined points domain_keys looks at
@@ -51,6 +55,7 @@ class Comparison:
     tolerance: Tolerance
     method: str | None = None
     step: float | None = None
+    refereed: int = 0  # points where float64 disagreed and high precision decided
 
     @property
     def passed(self) -> bool:
@@ -140,6 +145,9 @@ def check(problems: Sequence[Problem], *, backends: Sequence[str] = ("numpy",),
         raise ValueError(f"points must be at least 1, not {points}")
     names = resolve_backends(backends)
     built = [get_backend(name, dtype) for name in names]
+    # Before any check starts: a function one of these backends lacks is refused here,
+    # naming the file (numpy users may still use the problem).
+    check_backends(problems, names)
     results = [r for p in problems for r in check_problem(p, built, points=points, seed=seed)]
     return CheckReport(seed=seed, points=points, dtype=dtype, backends=tuple(names),
                        results=tuple(results))
@@ -147,7 +155,12 @@ def check(problems: Sequence[Problem], *, backends: Sequence[str] = ("numpy",),
 
 def check_problem(problem: Problem, backends: Sequence[Backend], *, points: int = DEFAULT_POINTS,
                   seed: int = DEFAULT_SEED) -> list[QuestionResult]:
-    """Check one problem's questions; results in question order, then backend order."""
+    """Check one problem's questions; results in question order, then backend order.
+
+    Raises:
+        UnsupportedFunctionError: the problem uses a function one of the backends lacks.
+    """
+    check_backends([problem], [b.name for b in backends])
     if problem.arrays is not None:  # vectors and matrices: derived entry by entry
         from gradcheck.arrays.checking import check_problem as check_arrays
         return check_arrays(problem, backends, points=points, seed=seed)
@@ -169,7 +182,12 @@ class _Sample:
 
 def check_target(problem: Problem, target: Target, backends: Sequence[Backend], *,
                  points: int, seed: int) -> list[QuestionResult]:
-    """Check one question on each backend, all at the same points."""
+    """Check one question on each backend, all at the same points.
+
+    Where float64 opinions disagree, the referee (``gradcheck.referee``) re-decides the
+    point in high precision, judging every backend number against the exact value of
+    its formula.
+    """
     reference = NumpyBackend()
     tape = target_tape(problem, target, target.graph)
     sample = sample_points(problem, target, tape, points, seed)
@@ -178,17 +196,23 @@ def check_target(problem: Problem, target: Target, backends: Sequence[Backend], 
     ref_values = reference.evaluate(tape, pts)
     answer = _reference_answer(problem, target)
     value = float(ref_values[2][0]) if sample.given_used else None
+    exact = _Exact(target)
     results = []
     for backend in backends:
         tol = tolerance_for(backend.dtype, target.question.tolerance or problem.tolerance)
+        eps = _eps(backend.dtype)
         values = backend.evaluate(tape, pts)
         comps = [compare(what, f"symbolic ({backend.name})", f"finite differences ({fd.method})",
-                          values[row], fd.values, target, pts, tol, fd)
-                 for what, row, fd in fds]
-        comps += _autograd(problem, target, backend, pts, values[2], tol)
+                          values[row], fd.values, target, pts, tol, fd,
+                          referee=exact.referee(row, [(values[row], row, eps)], oracle=src,
+                                                function=(ref_values[src[0]], _eps("float64"))))
+                 for what, row, fd, src in fds]
+        comps += _autograd(problem, target, backend, pts, values[2], tol, exact, eps)
         if backend.name != reference.name or backend.dtype != reference.dtype:
             comps += [compare(f"{part} vs numpy", f"{backend.name}", "numpy float64",
-                               values[row], ref_values[row], target, pts, tol)
+                               values[row], ref_values[row], target, pts, tol,
+                               referee=exact.referee(row, [(values[row], row, eps),
+                                                           (ref_values[row], row, _eps("float64"))]))
                       for part, row in (("function", 0), ("derivative", 2))]
         if answer is not None:
             # An expression reference must equal SymPy's derivative: two exact formulas,
@@ -196,12 +220,59 @@ def check_target(problem: Problem, target: Target, backends: Sequence[Backend], 
             # rounded value answers) must not let a wrong formula through.
             ref_tol = tol if target.question.kind == "value" else tolerance_for(backend.dtype)
             comps.append(_answer_comparison(target, answer, backend, pts, values[2], ref_tol,
-                                            sample.given_used))
+                                            sample.given_used, exact, eps))
         results.append(QuestionResult(
             problem=problem.id, question=target.question.id, label=target.question.label,
             backend=backend.name, dtype=backend.dtype, points=len(pts), value=value,
             comparisons=tuple(comps), set_aside=sample.set_aside))
     return results
+
+
+def _eps(dtype: str) -> float:
+    return float(np.finfo(np.dtype(dtype)).eps) / 2  # unit roundoff
+
+
+class _Exact:
+    """The question's formulas with exact constants, made once and only when a
+    comparison needs the referee."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self._graph: tuple[sympy.Expr, ...] | None = None
+        self._program: tuple[tuple[sympy.Symbol, sympy.Expr], ...] | None = None
+
+    def _build(self) -> None:
+        if self._graph is None:
+            self._graph = tuple(precise.exact(e) for e in self.target.graph)
+            self._program = tuple((s, precise.exact(e)) for s, e in self.target.program)
+
+    def referee(self, row: int, sides: Sequence[tuple[np.ndarray, int | sympy.Expr, float]],
+                oracle: tuple[int, int] | None = None,
+                function: tuple[np.ndarray, float] | None = None) -> Callable[[], Referee]:
+        """A maker of the Referee of one comparison: the truth is output ``row``; each side
+        is (numbers, output row or formula, unit roundoff); ``oracle`` is (output row of
+        the function, variable index) when the derivation itself is under test, and
+        ``function`` the compiled function's numbers at the points (numbers, unit
+        roundoff): finite differences of a wrong compilation must not be excused."""
+
+        def make() -> Referee:
+            self._build()
+            assert self._graph is not None and self._program is not None
+            graph = self._graph
+
+            def formula(which: int | sympy.Expr) -> sympy.Expr:
+                return graph[which] if isinstance(which, int) else precise.exact(which)
+
+            judged = [Side(np.asarray(v, dtype=np.float64), formula(w), e) for v, w, e in sides]
+            if function is not None and oracle is not None:
+                judged.append(Side(np.asarray(function[0], dtype=np.float64), graph[oracle[0]],
+                                   function[1], same_quantity=False))
+            return Referee(
+                symbols=self.target.symbols, program=self._program, truth=graph[row],
+                sides=tuple(judged),
+                oracle=None if oracle is None else (graph[oracle[0]], oracle[1]))
+
+        return make
 
 
 def target_tape(problem: Problem, target: Target, exprs: Sequence[object]) -> Tape:
@@ -259,6 +330,9 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
                            f"differentiable ({format_point(label(target.variables, pts[0]))})",
                            "move the symbols' values off the kink, or ask for a formula")
     random_defined = (defined | overflow)[int(has_given):]
+    if np.mean(overflow[int(has_given):]) > MAX_OVERFLOW:
+        raise overflow_error(problem, target, pts[int(has_given):], overflow[int(has_given):],
+                             seed)
     if np.mean(~random_defined) > MAX_UNDEFINED:
         undefined = pts[int(has_given):][~random_defined]
         bad = undefined[0]
@@ -280,6 +354,26 @@ def sample_points(problem: Problem, target: Target, tape: Tape, n: int, seed: in
     last = chosen.max(initial=0)
     relevant = tuple(s for i, s in zip(np.flatnonzero(~usable), set_aside, strict=True) if i <= last)
     return _Sample(points=pts[chosen], given_used=given_used, set_aside=relevant)
+
+
+def overflow_error(problem: Problem, target: Target, pts: np.ndarray, overflow: np.ndarray,
+                   seed: int) -> ProblemError:
+    """The domains are so wide that float64 overflows at most random points (more than
+    ``MAX_OVERFLOW``): defined there, but no backend can evaluate it. Said the same way
+    by ``check`` and ``lint``."""
+    bad = pts[overflow]
+    return ProblemError(
+        problem.path, domain_keys(problem, target, bad, seed=seed),
+        f"{target.question.label} overflows float64 at {np.mean(overflow):.0%} of random points "
+        f"in the domains (e.g. {format_point(label(target.variables, bad[0]))}): it is defined "
+        "there, but beyond float64's range, so no backend can evaluate it",
+        "narrow the domains to where its values fit in float64 (|value| < 1.8e308)")
+
+
+def float64_overflow(target: Target, pts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mask of the points where float64 gives a non-finite value (``values``: the tape's
+    outputs there) but the function and its derivatives are defined in high precision."""
+    return _defined_in_high_precision(target, pts, ~np.all(np.isfinite(values), axis=0))
 
 
 def _defined_in_high_precision(target: Target, pts: np.ndarray, which: np.ndarray) -> np.ndarray:
@@ -315,18 +409,20 @@ def _scalar(tape: Tape) -> finite_diff.Fn:
     return lambda p: backend.evaluate(tape, p)[0]
 
 
-def finite_differences(problem: Problem, target: Target,
-                        pts: np.ndarray) -> list[tuple[str, int, finite_diff.Derivative]]:
-    """(what, output row, estimate): the derivative asked, and for order 2 also the first."""
+def finite_differences(problem: Problem, target: Target, pts: np.ndarray
+                        ) -> list[tuple[str, int, finite_diff.Derivative, tuple[int, int]]]:
+    """(what, output row, estimate, (output row differentiated, variable index)): the
+    derivative asked, and for order 2 also the first."""
     first_var = target.wrt_index[0]
     f_tape = target_tape(problem, target, target.graph[:1])
     first = _fd(f_tape, pts, first_var)
     if len(target.wrt_index) == 1:
-        return [("symbolic vs finite differences", 2, first)]
+        return [("symbolic vs finite differences", 2, first, (0, first_var))]
     d_tape = target_tape(problem, target, target.graph[1:2])
     second = _fd(d_tape, pts, target.wrt_index[1])
-    return [("first derivative vs finite differences", 1, first),
-            ("symbolic vs finite differences of the first derivative", 2, second)]
+    return [("first derivative vs finite differences", 1, first, (0, first_var)),
+            ("symbolic vs finite differences of the first derivative", 2, second,
+             (1, target.wrt_index[1]))]
 
 
 KINK_STEP = 1e-6  # finite_diff.one_sided_disagree looks this far (and twice as far) for kinks
@@ -399,46 +495,56 @@ def _shrinking_central(f: finite_diff.Fn, pts: np.ndarray, var: int,
 
 
 def _autograd(problem: Problem, target: Target, backend: Backend, pts: np.ndarray,
-              symbolic: np.ndarray, tol: Tolerance) -> list[Comparison]:
+              symbolic: np.ndarray, tol: Tolerance, exact: _Exact, eps: float) -> list[Comparison]:
     f_tape = target_tape(problem, target, target.graph[:1])
     grads = backend.autograd(f_tape, pts, 0, target.wrt_index)
     if grads is None:
         return []
+    # Autograd follows its own operations; the symbolic formula's rounding bound stands in.
     return [compare("autograd vs symbolic", f"autograd ({backend.name})",
-                     f"symbolic ({backend.name})", grads, symbolic, target, pts, tol)]
+                     f"symbolic ({backend.name})", grads, symbolic, target, pts, tol,
+                     referee=exact.referee(2, [(grads, 2, eps), (symbolic, 2, eps)]))]
 
 
-def _reference_answer(problem: Problem, target: Target) -> object | None:
+def _reference_answer(problem: Problem, target: Target) -> tuple[sympy.Expr, Tape | None] | None:
+    """The reference answer as a formula, and its tape (None for a value)."""
     question = target.question
     if question.answer is None:
         return None
     if question.kind == "value":
-        return float(parse_number(question.answer))
+        number = float(parse_number(question.answer))
+        return sympy.Rational(number) if np.isfinite(number) else sympy.nan, None
     # Stages in the answer read their forward values through the program; a cut stage
     # is an input, as in the question.
     expr = parse_expression(question.answer, problem.names(), limits=TEACHER_LIMITS)
-    return target_tape(problem, target, [expr])
+    return expr, target_tape(problem, target, [expr])
 
 
-def _answer_comparison(target: Target, answer: object, backend: Backend, pts: np.ndarray,
-                       symbolic: np.ndarray, tol: Tolerance, given_used: bool) -> Comparison:
-    if isinstance(answer, Tape):
-        got = backend.evaluate(answer, pts)[0]
+def _answer_comparison(target: Target, answer: tuple[sympy.Expr, Tape | None], backend: Backend,
+                       pts: np.ndarray, symbolic: np.ndarray, tol: Tolerance, given_used: bool,
+                       exact: _Exact, eps: float) -> Comparison:
+    expr, tape = answer
+    if tape is not None:
+        got = backend.evaluate(tape, pts)[0]
         return compare("reference answer vs symbolic", "reference answer",
-                        f"symbolic ({backend.name})", got, symbolic, target, pts, tol)
+                        f"symbolic ({backend.name})", got, symbolic, target, pts, tol,
+                        referee=exact.referee(2, [(got, expr, eps), (symbolic, 2, eps)]))
     if not given_used:
         # The given point is a kink: a value there is not a derivative, so nothing can agree.
         nan = np.array([np.nan])
         return compare("reference value vs symbolic", "reference value",
                         "symbolic at the given point", nan, nan, target, pts[:1], tol)
+    value = np.array([float(expr)])
     return compare("reference value vs symbolic", "reference value",
-                    "symbolic at the given point", np.array([answer]), symbolic[:1],
-                    target, pts[:1], tol)
+                    "symbolic at the given point", value, symbolic[:1],
+                    target, pts[:1], tol,
+                    referee=exact.referee(2, [(value, expr, 0.0), (symbolic[:1], 2, eps)]))
 
 
 def compare(what: str, got_by: str, expected_by: str, got: np.ndarray, expected: np.ndarray,
              target: Target, pts: np.ndarray, tol: Tolerance,
-             fd: finite_diff.Derivative | None = None) -> Comparison:
+             fd: finite_diff.Derivative | None = None,
+             referee: Callable[[], Referee] | None = None) -> Comparison:
     got = np.asarray(got, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     with np.errstate(all="ignore"):
@@ -450,6 +556,9 @@ def compare(what: str, got_by: str, expected_by: str, got: np.ndarray, expected:
             error = gap / np.maximum(np.abs(expected), tol.atol / tol.rtol)
     # A NaN on either side where the other is a number is a disagreement, not a pass.
     error = np.where(np.isnan(error), np.inf, error)
+    refereed = 0
+    if referee is not None and np.any(error > tol.rtol):
+        error, expected, refereed = settle(referee(), pts, error, expected, tol)
     worst = int(np.argmax(error))
     return Comparison(
         what=what, got_by=got_by, expected_by=expected_by,
@@ -457,7 +566,8 @@ def compare(what: str, got_by: str, expected_by: str, got: np.ndarray, expected:
         failures=int(np.count_nonzero(error > tol.rtol)),
         worst_error=float(error[worst]), worst_point=label(target.variables, pts[worst]),
         got=float(got[worst]), expected=float(expected[worst]), tolerance=tol,
-        method=fd.method if fd else None, step=float(fd.steps[worst]) if fd else None)
+        method=fd.method if fd else None, step=float(fd.steps[worst]) if fd else None,
+        refereed=refereed)
 
 
 def domain_keys(problem: Problem, target: Target, undefined: np.ndarray | None = None, *,

@@ -40,38 +40,58 @@ def _in_finalizer(frame: FrameType | None) -> bool:
     return False
 
 
-@contextmanager
-def deadline(seconds: float) -> Iterator[None]:
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    if _in_finalizer(frame):
+        # Raised here, Timeout would be swallowed ("Exception ignored in ...") and the
+        # budget lost: fire again as soon as the finalizer has returned.
+        signal.setitimer(signal.ITIMER_REAL, RETRY)
+        return
+    raise Timeout
+
+
+try:  # CPython's C-level signal functions: signal.signal converts handlers to enums
+    # on every call, which costs more than the rest of a deadline together.
+    import _signal
+
+    _set_handler = _signal.signal
+except (ImportError, AttributeError):  # pragma: no cover - other interpreters
+    _set_handler = signal.signal
+
+
+class deadline:  # noqa: N801 - used as a function: ``with deadline(2.0):``
     """Interrupt the block after ``seconds`` with Timeout (main thread only; else no limit).
 
     An outer timer that fires sooner is left alone; one that fires later is re-armed.
     """
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    outer_delay, _ = signal.getitimer(signal.ITIMER_REAL)
-    if outer_delay and outer_delay <= seconds:
-        yield
-        return
 
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        if _in_finalizer(frame):
-            # Raised here, Timeout would be swallowed ("Exception ignored in ...") and the
-            # budget lost: fire again as soon as the finalizer has returned.
-            signal.setitimer(signal.ITIMER_REAL, RETRY)
+    __slots__ = ("seconds", "outer_delay", "started", "previous", "armed")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.armed = False
+
+    def __enter__(self) -> None:
+        seconds = self.seconds
+        if seconds <= 0 or threading.current_thread() is not threading.main_thread():
             return
-        raise Timeout
+        outer_delay, _ = signal.getitimer(signal.ITIMER_REAL)
+        if outer_delay and outer_delay <= seconds:
+            return
+        self.outer_delay = outer_delay
+        self.started = time.monotonic()
+        self.previous = _set_handler(signal.SIGALRM, _on_alarm)
+        self.armed = True
+        signal.setitimer(signal.ITIMER_REAL, seconds)
 
-    started = time.monotonic()
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
+    def __exit__(self, *exc: object) -> None:
+        if not self.armed:
+            return
+        self.armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if outer_delay:
-            left = outer_delay - (time.monotonic() - started)
+        if self.previous is not _on_alarm:
+            _set_handler(signal.SIGALRM, self.previous)
+        if self.outer_delay:
+            left = self.outer_delay - (time.monotonic() - self.started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
 
 

@@ -57,7 +57,7 @@ class Target:
     graph: tuple[sympy.Expr, sympy.Expr, sympy.Expr]
     stages: tuple[Assignment, ...] = field(repr=False)
 
-    @property
+    @cached_property
     def symbols(self) -> tuple[sympy.Symbol, ...]:
         return tuple(sym(n) for n in self.variables)
 

@@ -406,13 +406,33 @@ class Rule:
 
 def _explains(case: Case, c: Candidate) -> bool:
     """The answer agrees with the candidate, which is neither the truth nor zero there."""
-    if agrees(c.values, case.truth, case.rtol, case.atol):
+    if not _distinct(case, c):
         return False
-    if not np.any(np.abs(c.values[np.isfinite(c.values)]) > case.atol):
-        return False
-    if c.weak and (case.single_point or _constant(c.values / case.truth, case.rtol)):
-        return False  # one number, or a multiple of the truth: left to factor
     return agrees(case.answer, c.values, case.rtol, case.atol)
+
+
+# (id(candidate), id(truth), rtol, atol, single point) -> (candidate, truth, distinct): a
+# question's candidates and truth are built once and shared by all its answers, so whether
+# a candidate can explain anything is worked out once (the objects are held, so ids stay).
+_DISTINCT: dict[tuple[int, int, float, float, bool], tuple[Candidate, np.ndarray, bool]] = {}
+_DISTINCT_SIZE = 4096
+
+
+def _distinct(case: Case, c: Candidate) -> bool:
+    """The candidate is neither the truth nor zero (nor, when weak, a multiple of the truth)."""
+    key = (id(c), id(case.truth), case.rtol, case.atol, case.single_point)
+    hit = _DISTINCT.get(key)
+    if hit is not None and hit[0] is c and hit[1] is case.truth:
+        return hit[2]
+    with np.errstate(all="ignore"):
+        distinct = not (agrees(c.values, case.truth, case.rtol, case.atol)
+                        or not np.any(np.abs(c.values[np.isfinite(c.values)]) > case.atol)
+                        or (c.weak and (case.single_point
+                                        or bool(_constant(c.values / case.truth, case.rtol)))))
+    if len(_DISTINCT) >= _DISTINCT_SIZE:
+        _DISTINCT.clear()
+    _DISTINCT[key] = (c, case.truth, distinct)
+    return distinct
 
 
 Diagnosis = Callable[[Case], Finding | None]

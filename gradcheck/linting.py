@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from gradcheck.checks import DOMAIN_POINTS, MAX_UNDEFINED, domain_keys
+from gradcheck.checks import (
+    DOMAIN_POINTS,
+    MAX_OVERFLOW,
+    MAX_UNDEFINED,
+    domain_keys,
+    float64_overflow,
+    overflow_error,
+)
 from gradcheck.errors import ExitCode, ProblemError, working_on
 from gradcheck.problem import Problem
 
@@ -121,7 +128,8 @@ def lint_problem(problem: Problem, *, seed: int = 0) -> list[Finding]:
 
     if problem.arrays is not None:  # vectors and matrices: the array check finds reference typos
         return [*_missing_rejects(problem), *_array_findings(problem, seed)]
-    findings = [*_unused_symbols(problem), *_unused_stages(problem), *_missing_rejects(problem)]
+    findings = [*_unused_symbols(problem), *_unused_stages(problem), *_missing_rejects(problem),
+                *_backend_refusals(problem)]
     for target in derive(problem).targets:
         domain = _domain(problem, target, seed)
         if domain is not None and domain.level == "error":
@@ -228,6 +236,25 @@ def _missing_rejects(problem: Problem) -> Iterator[Finding]:
                            "e.g. a sign error, and one equal to the truth only at the given point")
 
 
+def _backend_refusals(problem: Problem) -> Iterator[Finding]:
+    """A function some backend lacks: ``check --backend`` that backend refuses the problem
+    before any check starts (``gradcheck.refusals``); numpy users may still use it."""
+    from gradcheck.backends import REGISTRY
+    from gradcheck.refusals import refusals
+
+    grouped: dict[tuple[str, str], list[str]] = {}
+    reasons: dict[tuple[str, str], str] = {}
+    for r in refusals(problem, list(REGISTRY)):
+        grouped.setdefault((r.key, r.function), []).append(r.backend)
+        reasons[(r.key, r.function)] = r.reason
+    for (key, function), backends in grouped.items():
+        names = ", ".join(dict.fromkeys(backends))
+        yield _finding(problem, key, "warning",
+                       f"uses {function}, which backend(s) {names} lack: check --backend "
+                       f"{backends[0]} refuses this problem before any check starts",
+                       reasons[(key, function)])
+
+
 def _domain(problem: Problem, target: Target, seed: int) -> Finding | None:
     """The question's function or derivative is undefined at random points of the domains:
     an error above ``MAX_UNDEFINED`` of them (``gradcheck check`` refuses it), else a warning."""
@@ -242,7 +269,13 @@ def _domain(problem: Problem, target: Target, seed: int) -> Finding | None:
     except ValueError as exc:
         return _finding(problem, f"questions.{target.question.id}", "error", str(exc))
     values = NumpyBackend().evaluate(tape, pts)
-    undefined = ~np.all(np.isfinite(values), axis=0)
+    # As in check: where float64 overflows but high precision says the point is defined,
+    # the point is not undefined; too much overflow is refused by its own rule.
+    overflow = float64_overflow(target, pts, values)
+    if np.mean(overflow) > MAX_OVERFLOW:
+        error = overflow_error(problem, target, pts, overflow, seed)
+        return _finding(problem, error.key, "error", error.message, error.hint)
+    undefined = ~np.all(np.isfinite(values), axis=0) & ~overflow
     share = float(np.mean(undefined))
     if share == 0:
         return None

@@ -352,6 +352,8 @@ def evalf_form(expr: sympy.Basic) -> sympy.Basic:
     >>> evalf_form(sympy.erfcinv(x) + 1)
     erfinv(1 - x) + 1
     """
+    if not expr.atoms(*_evalf_classes()):  # the common case: one walk instead of one per row
+        return expr
     for op in OPS:
         if op.evalf is not None:
             expr = expr.replace(lambda e, cls=op.classes: isinstance(e, cls),
@@ -359,9 +361,15 @@ def evalf_form(expr: sympy.Basic) -> sympy.Basic:
     return expr
 
 
+@functools.cache
 def kink_classes() -> tuple[type, ...]:
     """The SymPy classes whose value or slope jumps at breakpoints (rows with ``kink``)."""
     return tuple(cls for op in OPS if op.kink for cls in op.classes)
+
+
+@functools.cache
+def _evalf_classes() -> tuple[type, ...]:
+    return tuple(cls for op in OPS if op.evalf is not None for cls in op.classes)
 
 
 def numpy_table() -> dict[str, Impl]:
@@ -372,6 +380,19 @@ def numpy_table() -> dict[str, Impl]:
 def torch_table(torch: Any) -> dict[str, Impl]:
     """op name -> torch implementation bound to the torch module (rows torch refuses left out)."""
     return {op.name: functools.partial(op.torch, torch) for op in OPS if op.torch is not None}
+
+
+def refused_in(expr: sympy.Basic, family: str) -> dict[str, str]:
+    """op name -> why the backend family has no implementation, for each function in
+    ``expr`` that the family refuses (``{}`` when it can evaluate all of them).
+
+    >>> refused_in(sympy.Ei(sympy.Symbol("x")) + 1, "torch")
+    {'Ei': 'torch has no exponential integral; use --backend numpy'}
+    """
+    rows = [op for op in OPS if family in op.refused]
+    found = expr.atoms(*(cls for op in rows for cls in op.classes)) if rows else set()
+    return {op.name: op.refused[family] for op in rows
+            if any(isinstance(f, op.classes) for f in found)}
 
 
 def refusals(family: str) -> dict[str, str]:

@@ -9,8 +9,9 @@ start-last, read like a seqlock), so results can travel in batches while the poo
 still knows, per task, which one is running and for how long.
 
 With ``warm_in_workers``, the questions' truths are built by the workers, not before
-forking: each question belongs to one worker (the tasks of a question go to its queue),
-which prepares it before its first task, on the question's own budget
+forking: each problem belongs to one worker (the tasks of its questions go to its queue,
+and its questions share derivations cached per process), which prepares a question before
+its first task, on the question's own budget
 (``PREPARE_SECONDS``), not on a student's time limit. Preparing a bank is then shared
 by the workers instead of done once, alone, before any starts; an idle worker takes
 tasks from the longest other queue, so one popular question does not idle the rest.
@@ -30,7 +31,7 @@ import sys
 import threading
 import time
 import warnings
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from contextlib import suppress
 from multiprocessing.connection import Connection, wait
@@ -90,8 +91,10 @@ class LocalPool(ExecutorBase):
         self.ctx = multiprocessing.get_context("fork")
         self.workers: list[_Worker] = []
         self.queues: list[deque[Task]] = [deque() for _ in range(workers)]
-        self.owner: dict[tuple[str, str], int] = {}  # question -> the worker slot that has it
-        self.given: list[set[tuple[str, str]]] = [set() for _ in range(workers)]  # per slot
+        # problem -> the worker slot that prepares it (its questions share the problem's
+        # derivations, cached per process), and the problems each slot has begun
+        self.owner: dict[str, int] = {}
+        self.given: list[set[str]] = [set() for _ in range(workers)]
         self.done: list[tuple[int, GradeResult]] = []
         self.count = 0
 
@@ -112,15 +115,14 @@ class LocalPool(ExecutorBase):
         return max(0, idle - -(-queued // MAX_CHUNK))
 
     def submit(self, chunk: Sequence[Task]) -> None:
-        """Queue each task with its question's worker (a new question goes to the slot with
-        the fewest questions so far)."""
+        """Queue each task with its problem's worker (a new problem goes to the slot with the
+        fewest problems so far)."""
         if not chunk:
             return
         for task in chunk:
-            question = (task.problem, task.question)
-            slot = self.owner.get(question)
+            slot = self.owner.get(task.problem)
             if slot is None:
-                slot = self.owner[question] = self._next_slot()
+                slot = self.owner[task.problem] = self._next_slot()
             self.queues[slot].append(task)
         self.count += len(chunk)
         self._dispatch()
@@ -170,31 +172,39 @@ class LocalPool(ExecutorBase):
                     self._give(slot, chunk)
 
     def _give(self, slot: int, chunk: list[Task]) -> None:
-        self.given[slot].update((t.problem, t.question) for t in chunk)
+        self.given[slot].update(t.problem for t in chunk)
         self.workers[slot].give(chunk)
 
     def _steal(self, thief: int) -> list[Task]:
         """Tasks for an idle worker from the longest other queue (its worker is busy), without
-        making two workers prepare one question where that can be helped: first the questions
-        their owner has not begun (they change owner), then those the thief has; else, only
-        from a long queue, its last tasks."""
+        making two workers prepare one problem where that can be helped: first the problems
+        their owner has not begun (they change owner), then those the thief has; else half the
+        answers of the question with the most queued (at least ``MAX_CHUNK // 2``), so that
+        preparing it a second time is paid for by many answers."""
         victim = max((i for i in range(self.size) if i != thief), key=lambda i: len(self.queues[i]),
                      default=None)
         if victim is None or not self.queues[victim]:
             return []
         queue, begun, mine = self.queues[victim], self.given[victim], self.given[thief]
-        moved = {q for q in dict.fromkeys((t.problem, t.question) for t in queue) if q not in begun}
+        moved = {t.problem for t in queue if t.problem not in begun}
         if moved:
-            for question in moved:
-                self.owner[question] = thief
+            for problem in moved:
+                self.owner[problem] = thief
         else:
-            moved = {(t.problem, t.question) for t in queue} & mine
+            moved = {t.problem for t in queue} & mine
         if not moved:
-            if len(queue) <= MAX_CHUNK:
+            counts = Counter((t.problem, t.question) for t in queue)
+            question, most = counts.most_common(1)[0]
+            if most < MAX_CHUNK // 2:
                 return []
-            return [queue.pop() for _ in range(min(MAX_CHUNK, len(queue) // 2))][::-1]
-        taken = [t for t in queue if (t.problem, t.question) in moved]
-        kept = [t for t in queue if (t.problem, t.question) not in moved]
+            mine_now = [t for t in queue if (t.problem, t.question) == question][most // 2:]
+            moving = {t.key for t in mine_now[:MAX_CHUNK]}
+            kept = [t for t in queue if t.key not in moving]
+            queue.clear()
+            queue.extend(kept)
+            return mine_now[:MAX_CHUNK]
+        taken = [t for t in queue if t.problem in moved]
+        kept = [t for t in queue if t.problem not in moved]
         queue.clear()
         queue.extend(kept)
         self.queues[thief].extend(taken[MAX_CHUNK:])

@@ -78,8 +78,11 @@ def evaluate(expr: sympy.Expr, point: dict[sympy.Symbol, sympy.Rational],
     >>> evaluate(sympy.sin(x)**2 + sympy.cos(x)**2 - 1, {x: sympy.Rational(3, 10)})
     mpf('0.0')
     """
+    if isinstance(expr, sympy.Rational):  # a number answer: exact, nothing to evaluate
+        with mpmath.workdps(START_DPS):
+            return _Evaluator._rational(expr)
     steps: Sequence[Assignment] = ()
-    if program:
+    if program and expr.free_symbols & {s for s, _ in program}:
         from gradcheck.derivation import needed
 
         steps = needed(program, [expr])
@@ -205,7 +208,10 @@ class _Evaluator:
 
     @staticmethod
     def _rational(r: sympy.Rational) -> Value:
-        return mpmath.mpf(int(r.p)) / int(r.q)
+        p, q = int(r.p), int(r.q)
+        if q & (q - 1) == 0:  # a float64 point: p / 2**k is exact as (mantissa, exponent)
+            return mpmath.mpf((p, 1 - q.bit_length()))
+        return mpmath.mpf(p) / q
 
     def value(self, expr: Any) -> Any:
         hit = self.memo.get(expr)
@@ -287,3 +293,99 @@ class _Evaluator:
                 return mpmath.mpf(int(value.p)) / int(value.q)
             raise _Undefined
         return _real(mpmath.mpf(value._mpf_))
+
+
+def rounding_bound(expr: sympy.Expr, point: dict[sympy.Symbol, sympy.Rational],
+                   program: Sequence[Assignment] = (), *, eps: float) -> float | None:
+    """How far a float evaluation of ``expr`` (unit roundoff ``eps``) may stray from its
+    exact value at ``point``: a first-order running error bound, or None where ``expr``
+    is not a finite real number there.
+
+    Every operation rounds its result (``eps`` times its size) and passes on its
+    arguments' errors times its own sensitivity to them (an Add its terms' errors, a
+    Mul each factor's error times the other factors, a function ``|f'(a)|`` times the
+    error of ``a``, its derivative taken numerically in high precision). So
+    ``cosh(x) - sinh(x)`` at x = 30 may be off by about ``eps * cosh(30)`` although its
+    value is ``exp(-30)``: that is float64 cancellation, not a wrong number. The inputs
+    (float64 points) are exact.
+
+    >>> x = sympy.Symbol("x", real=True)
+    >>> b = rounding_bound(sympy.cosh(x) - sympy.sinh(x), {x: sympy.Integer(30)}, eps=2.0**-53)
+    >>> bool(1e-4 < b / (2.0**-53 * float(mpmath.cosh(30))) < 10)
+    True
+    """
+    steps: Sequence[Assignment] = ()
+    if program:
+        from gradcheck.derivation import needed
+
+        steps = needed(program, [expr])
+    try:
+        with mpmath.workdps(START_DPS):
+            evaluator = _Evaluator(point)
+            errors: dict[Any, Any] = {s: mpmath.mpf(0) for s in point}
+            for symbol, definition in steps:
+                evaluator.memo[symbol] = evaluator.value(definition)
+                errors[symbol] = _error(definition, evaluator, errors, mpmath.mpf(eps))
+            evaluator.value(expr)
+            return float(_error(expr, evaluator, errors, mpmath.mpf(eps)))
+    except (_Undefined, ZeroDivisionError, ValueError, OverflowError, TypeError,
+            ArithmeticError, AttributeError, RecursionError, MemoryError):
+        return None
+
+
+def _error(expr: Any, ev: _Evaluator, errors: dict[Any, Any], u: Value) -> Value:
+    """The running error bound of one subexpression (memoised in ``errors``)."""
+    hit = errors.get(expr)
+    if hit is not None:
+        return hit
+    value = ev.value(expr)
+    if isinstance(value, bool) or expr.is_Atom and not isinstance(expr, sympy.Symbol):
+        result = mpmath.mpf(0) if isinstance(value, bool) else u * abs(value)
+    elif isinstance(expr, sympy.Add):
+        terms = [ev.value(a) for a in expr.args]
+        result = (mpmath.fsum(_error(a, ev, errors, u) for a in expr.args)
+                  + u * (len(terms) - 1) * mpmath.fsum(abs(t) for t in terms))
+    elif isinstance(expr, sympy.Mul):
+        factors = [ev.value(a) for a in expr.args]
+        result = u * (len(factors) - 1) * abs(value)
+        for i, a in enumerate(expr.args):
+            others = mpmath.fprod(f for j, f in enumerate(factors) if j != i)
+            result += abs(others) * _error(a, ev, errors, u)
+    elif isinstance(expr, sympy.Piecewise):
+        chosen = next(v for v, c in expr.args if ev.value(c))
+        result = _error(chosen, ev, errors, u) + u * abs(value)
+    elif isinstance(expr, sympy.Pow):
+        base, exp = expr.args
+        b, e = ev.value(base), ev.value(exp)
+        result = u * (1 + mpmath.log(1 + abs(e), 2)) * abs(value)
+        if b != 0:
+            result += abs(e * value / b) * _error(base, ev, errors, u)
+        if not exp.is_Number and b > 0:
+            result += abs(value * mpmath.log(b)) * _error(exp, ev, errors, u)
+    elif expr.args and not isinstance(value, bool):
+        args = [ev.value(a) for a in expr.args]
+        result = u * abs(value)
+        for i, a in enumerate(expr.args):
+            err = _error(a, ev, errors, u)
+            if err:
+                result += _slope(expr, args, i) * err
+    else:
+        result = mpmath.mpf(0)
+    errors[expr] = result
+    return result
+
+
+def _slope(expr: Any, args: list[Any], i: int) -> Value:
+    """|d f / d args[i]| in high precision (0 where f is flat or steps: floor, sign)."""
+    function = _FUNCTIONS.get(expr.func)
+
+    def f(t: Value) -> Value:
+        moved = [*args[:i], t, *args[i + 1:]]
+        if function is not None:
+            return _real(function(*moved))
+        return _Evaluator._fallback(expr, moved)
+
+    try:
+        return abs(mpmath.diff(f, args[i]))
+    except (_Undefined, ZeroDivisionError, ValueError, OverflowError, TypeError, ArithmeticError):
+        return mpmath.mpf(0)

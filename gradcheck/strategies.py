@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 
 from gradcheck.problem import Problem, sym
 
-__all__ = ["equal_rewrites", "expressions", "perturbations", "points", "small_perturbations"]
+__all__ = ["equal_rewrites", "expressions", "narrow_bumps", "perturbations", "points",
+           "small_perturbations"]
 
 # Where perturbations are told apart from the original (inside every default domain).
 _PROBES = tuple(sympy.Rational(n, d) for n, d in ((3, 7), (-5, 4), (11, 6), (-2, 9)))
@@ -184,17 +185,38 @@ def small_perturbations(expr: sympy.Expr, symbol: sympy.Symbol,
     """Expressions that differ from ``expr`` only a little, or only on a small part of the
     domain of ``symbol``: what a grader that samples a few float64 points may miss.
 
-    A narrow tent (half-width 1e-3) or a step (Heaviside) at a random place inside the
-    domain, a relative change of 1e-7, and a term that is 0 where it is defined but
-    undefined on part of the domain (``sqrt(x - c)*Heaviside(c - x)``: undefined for x < c).
+    A smooth narrow bump (``narrow_bumps``), a narrow tent (half-width 1e-3) or a step
+    (Heaviside) at a random place inside the domain, a relative change of 1e-7, and a term
+    that is 0 where it is defined but undefined on part of the domain
+    (``sqrt(x - c)*Heaviside(c - x)``: undefined for x < c).
     """
     low, high = domain
     where = st.integers(1, 99).map(lambda k: sympy.Rational(k, 100) * (high - low) + low)
     u = symbol
     options = [
+        narrow_bumps(expr, symbol, domain),
         where.map(lambda c: expr + sympy.Max(0, 1 - 1000 * sympy.Abs(u - c))),
         where.map(lambda c: expr + sympy.Heaviside(u - c)),
         where.map(lambda c: expr + sympy.sqrt(u - c) * sympy.Heaviside(c - u)),
         st.just((1 + sympy.Rational(1, 10**7)) * expr if expr != 0 else expr + u / 10**7),
     ]
     return st.one_of(options)
+
+
+def narrow_bumps(expr: sympy.Expr, symbol: sympy.Symbol,
+                 domain: tuple[float, float] = (-2.0, 2.0)) -> st.SearchStrategy[sympy.Expr]:
+    """``expr`` plus a smooth bump of height 1 that is narrower than 1e-3 (down to 1e-6),
+    centred at a random place inside the domain of ``symbol``: a Gaussian
+    ``exp(-k (u - c)**2)``, a Lorentzian ``1/(1 + k (u - c)**2)`` or ``sech(sqrt(k) (u - c))``.
+    Random points land on it about once in a thousand draws or less.
+    """
+    low, high = domain
+    where = st.integers(1, 999).map(lambda k: sympy.Rational(k, 1000) * (high - low) + low)
+    sharp = st.sampled_from([10**6, 10**8, 10**12])
+    shapes: tuple[Callable[[sympy.Expr, int], sympy.Expr], ...] = (
+        lambda d, k: sympy.exp(-k * d**2),
+        lambda d, k: 1 / (1 + k * d**2),
+        lambda d, k: sympy.sech(sympy.sqrt(k) * d),
+    )
+    return st.tuples(where, sharp, st.sampled_from(shapes)).map(
+        lambda t: expr + t[2](symbol - t[0], t[1]))

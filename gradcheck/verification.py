@@ -22,7 +22,8 @@ from gradcheck.parsing import FUNCTIONS, parse_expression
 from gradcheck.problem import DEFAULT_DOMAIN, Problem, Question, SymbolSpec, sym
 from gradcheck.verdict import GradeResult
 
-__all__ = ["array_problem", "parse_domain", "parse_shape", "verify", "verify_problem"]
+__all__ = ["CLI", "PYTHON", "Spelling", "array_problem", "parse_domain", "parse_shape", "verify",
+           "verify_as", "verify_problem"]
 
 # Numbers first, so the "e5" of "2e5" is not read as a name; LaTeX commands are skipped.
 _SCAN = re.compile(r"\\[A-Za-z]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|([A-Za-z_][A-Za-z0-9_]*)")
@@ -31,6 +32,26 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 NOT_NAMES = frozenset({*FUNCTIONS, "ln", "pi", "e", "E", "True"})
 RESERVED = frozenset({"I", "oo", "nan", "zoo", "S", "N", "O", "Q", "False", "None"})
 QUESTION_ID = "verify"
+
+
+@dataclasses.dataclass(frozen=True)
+class Spelling:
+    """How messages name the inputs: the Python arguments, or the CLI's flags."""
+
+    function: str
+    wrt: str
+    domain: str
+    shape: str
+    fix_domain: str
+
+    def domain_item(self, name: str, low: float, high: float) -> str:
+        if self.domain.startswith("--"):
+            return f"{self.domain} {name}={low}:{high}"
+        return f"{self.domain}[{name!r}] = ({low}, {high})"
+
+
+PYTHON = Spelling("function", "wrt", "domain", "shapes", "give domain={NAME: (LOW, HIGH)}")
+CLI = Spelling("--function", "--wrt", "--domain", "--shape", "give a --domain NAME=LOW:HIGH")
 
 
 # Functions the parser does not know, and what to write instead.
@@ -112,7 +133,7 @@ def _splits(word: str, names: set[str]) -> bool:
 
 def verify_problem(function: str, wrt: str,
                    answer: str = "", domain: Mapping[str, tuple[float, float]] | None = None,
-                   ) -> Problem:
+                   spelling: Spelling = PYTHON) -> Problem:
     """The in-memory problem behind ``verify``: symbols from the texts, one question.
 
     Raises:
@@ -124,25 +145,25 @@ def verify_problem(function: str, wrt: str,
     calls = unknown_calls(function)
     if calls:
         name, pos = next(iter(calls.items()))
-        raise UsageError(f"cannot read --function {function!r}: "
+        raise UsageError(f"cannot read {spelling.function} {function!r}: "
                          + _unknown_function(name, pos, "the function"))
     names = identifiers(function)
     for name in names:
-        check_name(name, "--function")
-    check_name(wrt, "--wrt")
+        check_name(name, spelling.function)
+    check_name(wrt, spelling.wrt)
     if wrt not in names:
-        raise UsageError(f"--wrt {wrt!r} does not appear in the function; its variables are "
-                         + (", ".join(names) or "none"))
+        raise UsageError(f"{spelling.wrt} {wrt!r} does not appear in the function; its variables "
+                         "are " + (", ".join(names) or "none"))
     known = set(names)
     for name in identifiers(answer[:2000]):
         if name not in known and not _splits(name, known) and _usable(name):
             names.append(name)
             known.add(name)
-    domains = _domains(domain or {}, names)
+    domains = _domains(domain or {}, names, spelling)
     try:
         expr = parse_expression(function, {n: sym(n) for n in names}, student=True)
     except ExpressionError as exc:
-        raise UsageError(f"cannot read --function {function!r}: {exc.message}") from None
+        raise UsageError(f"cannot read {spelling.function} {function!r}: {exc.message}") from None
     text = function.strip()
     of = text if text in names else f"({text})"
     question = Question(id=QUESTION_ID, of=of, of_expr=expr, wrt=(wrt,))
@@ -151,19 +172,20 @@ def verify_problem(function: str, wrt: str,
                    questions=(question,))
 
 
-def _domains(domain: Mapping[str, tuple[float, float]],
-             names: list[str]) -> dict[str, tuple[float, float]]:
+def _domains(domain: Mapping[str, tuple[float, float]], names: list[str],
+             spelling: Spelling) -> dict[str, tuple[float, float]]:
     for name, (low, high) in domain.items():
         if name not in names:
-            raise UsageError(f"--domain names {name!r}, which is not a variable here; the "
+            raise UsageError(f"{spelling.domain} names {name!r}, which is not a variable here; the "
                              "variables are " + ", ".join(names))
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
-            raise UsageError(f"--domain {name}={low}:{high}: need finite LOW < HIGH")
+            raise UsageError(f"{spelling.domain_item(name, low, high)}: need finite LOW < HIGH")
     return {n: (float(lo), float(hi)) for n, (lo, hi) in domain.items()}
 
 
 def array_problem(function: str, wrt: str, shapes: Mapping[str, tuple[int, ...]],
-                  domain: Mapping[str, tuple[float, float]] | None = None) -> Problem:
+                  domain: Mapping[str, tuple[float, float]] | None = None,
+                  spelling: Spelling = PYTHON) -> Problem:
     """The in-memory array problem behind ``verify --shape``: numpy notation, one question.
 
     Names with a shape are arrays; the other names in the function are scalars.
@@ -179,13 +201,14 @@ def array_problem(function: str, wrt: str, shapes: Mapping[str, tuple[int, ...]]
         raise UsageError(f"the function is {len(function)} characters long; at most 2000")
     names = [n for n in identifiers(function) if n not in FUNCTION_NAMES and n not in ("axis", "T")]
     for name in [*shapes, *names]:
-        check_name(name, "--shape" if name in shapes else "--function")
+        check_name(name, spelling.shape if name in shapes else spelling.function)
     unknown = sorted(set(shapes) - set(names))
     if unknown:
-        raise UsageError(f"--shape {unknown[0]}: {unknown[0]!r} does not appear in the function")
+        raise UsageError(f"{spelling.shape} {unknown[0]}: {unknown[0]!r} does not appear in the "
+                         "function")
     if wrt not in names:
-        raise UsageError(f"--wrt {wrt!r} does not appear in the function; its variables are "
-                         + (", ".join(names) or "none"))
+        raise UsageError(f"{spelling.wrt} {wrt!r} does not appear in the function; its variables "
+                         "are " + (", ".join(names) or "none"))
     symbols: dict[str, dict[str, object]] = {}
     for name in names:
         spec: dict[str, object] = {"shape": list(shapes.get(name, ()))}
@@ -199,7 +222,7 @@ def array_problem(function: str, wrt: str, shapes: Mapping[str, tuple[int, ...]]
         path = "<verify>"
 
         def error(self, key: str, message: str, hint: str = "") -> ProblemError:
-            return ProblemError("--function", key, message, hint)
+            return ProblemError(spelling.function, key, message, hint)
 
         def check_keys(self, table: Mapping[str, object], allowed: set[str], key: str) -> None:
             return None
@@ -212,7 +235,7 @@ def array_problem(function: str, wrt: str, shapes: Mapping[str, tuple[int, ...]]
         return arrays_model.load(_Source(), data, pid="verify", title=f"d/d{wrt} {function}", source="",
                                  statement="", tolerance=None)
     except ProblemError as exc:
-        where = exc.key.replace("graph.f", "--function").replace("symbols.", "--shape ")
+        where = exc.key.replace("graph.f", spelling.function).replace("symbols.", f"{spelling.shape} ")
         raise UsageError(f"{where}: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")) from None
 
 
@@ -290,18 +313,28 @@ def verify(function: str, wrt: str, answer: str, *,
     >>> verify("log(1 + exp(x))", "x", "1/(1 + exp(-x))").verdict
     'pass'
     """
-    check_points(points)
-    check_time_limit(time_limit)
+    return verify_as(PYTHON, function, wrt, answer, domain=domain, seed=seed, points=points,
+                     time_limit=time_limit, shapes=shapes)
+
+
+def verify_as(spelling: Spelling, function: str, wrt: str, answer: str, *,
+              domain: Mapping[str, tuple[float, float]] | None = None, seed: int = 0,
+              points: int = 20, time_limit: float = DEFAULT_TIME_LIMIT,
+              shapes: Mapping[str, tuple[int, ...]] | None = None) -> GradeResult:
+    """``verify``, with messages that name the inputs as ``spelling`` does (``CLI``: the
+    command's flags, ``--domain``; ``PYTHON``: the arguments, ``domain=``)."""
+    check_points(points, "--points" if spelling is CLI else "points")
+    check_time_limit(time_limit, "--time-limit" if spelling is CLI else "time_limit")
     if not isinstance(answer, str):
         raise UsageError(f"the answer must be text, not {type(answer).__name__}")
 
     def work(mark: Callable[[str], None]) -> GradeResult:
         if shapes:
             mark("function")
-            problem = array_problem(function, wrt, shapes, domain)
+            problem = array_problem(function, wrt, shapes, domain, spelling)
             mark("answer")
             return grade(problem, QUESTION_ID, answer, seed=seed, points=points, time_limit=time_limit)
-        return _verify(function, wrt, answer, domain, seed, points, time_limit, mark)
+        return _verify(function, wrt, answer, domain, seed, points, time_limit, mark, spelling)
 
     try:
         return run_bounded(work, time_limit)
@@ -322,9 +355,9 @@ def _short(text: str, most: int = 60) -> str:
 
 def _verify(function: str, wrt: str, answer: str,
             domain: Mapping[str, tuple[float, float]] | None, seed: int, points: int,
-            time_limit: float, mark: Callable[[str], None]) -> GradeResult:
+            time_limit: float, mark: Callable[[str], None], spelling: Spelling) -> GradeResult:
     mark("function")
-    problem = verify_problem(function, wrt, answer, domain)
+    problem = verify_problem(function, wrt, answer, domain, spelling)
     truth = grade(problem, QUESTION_ID, "0", seed=seed, points=points, time_limit=time_limit)
     if truth.verdict != "error":  # the truth is ready (cached): the rest is the answer's time
         mark("answer")
@@ -341,7 +374,7 @@ def _verify(function: str, wrt: str, answer: str,
         if undefined and defaults:
             low, high = DEFAULT_DOMAIN
             reason += f" (the default domain of {', '.join(defaults)} is {low:g}:{high:g})"
-        raise UsageError(f"{reason}; give a --domain NAME=LOW:HIGH where it is defined")
+        raise UsageError(f"{reason}; {spelling.fix_domain} where it is defined")
     if result.verdict == "invalid":
         # The parser only knows that 'gelu' is no name here; say it is an unknown function.
         for name, pos in unknown_calls(answer[:2000], {s.name for s in problem.symbols}).items():

@@ -43,15 +43,17 @@ class BackendEntry:
     cls: str
     description: str
     options: dict[str, Any] = field(default_factory=dict)
+    family: str = "numpy"  # the op registry's column it evaluates with (ops.Op.refused)
 
 
 REGISTRY: dict[str, BackendEntry] = {
     "numpy": BackendEntry("gradcheck.backends.numpy_backend", "NumpyBackend",
                           "numpy (and scipy.special), float64 or float32, no autodiff"),
     "torch-cpu": BackendEntry("gradcheck.backends.torch_backend", "TorchBackend",
-                              "torch on the CPU, with autograd", {"device": "cpu"}),
+                              "torch on the CPU, with autograd", {"device": "cpu"}, "torch"),
     "torch-cuda": BackendEntry("gradcheck.backends.torch_backend", "TorchBackend",
-                               "torch on a CUDA device, with autograd", {"device": "cuda"}),
+                               "torch on a CUDA device, with autograd", {"device": "cuda"},
+                               "torch"),
 }
 
 

@@ -118,6 +118,31 @@ def _integer_order(n: Any, name: str) -> int:
     return int(value)
 
 
+def refused_order(expr: Any, extra: int = 0) -> str | None:
+    """Why torch cannot evaluate this ``besseli``/``besselk``/``polygamma`` node, judged
+    from the formula (for refusal at load time), or None. ``extra``: how much derivatives
+    may raise a Bessel order (each one turns order n into n - 1 and n + 1).
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> refused_order(sympy.besseli(8, x), extra=1)
+    'torch computes integer orders up to 8 only; use --backend numpy'
+    """
+    import sympy
+
+    name = type(expr).__name__
+    if name not in ("besseli", "besselk", "polygamma"):
+        return None
+    order = expr.args[0]
+    if order.free_symbols:
+        return "torch needs a constant integer order; use --backend numpy"
+    if not order.is_integer:
+        return f"torch has no {name} of non-integer order; use --backend numpy"
+    if name != "polygamma" and abs(int(sympy.Integer(order))) + extra > MAX_BESSEL_ORDER:
+        return f"torch computes integer orders up to {MAX_BESSEL_ORDER} only; use --backend numpy"
+    return None
+
+
 def besseli(t: Any, n: Any, x: Any) -> Any:
     return _bessel(t, "i", n, x)
 

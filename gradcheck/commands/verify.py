@@ -48,14 +48,21 @@ def run(args: argparse.Namespace) -> ExitCode:
     from gradcheck.output import write_output
     from gradcheck.report.grades import render_answer
     from gradcheck.report.json_report import dumps
-    from gradcheck.verification import check_points, check_time_limit, parse_domain, parse_shape, verify
+    from gradcheck.verification import (
+        CLI,
+        check_points,
+        check_time_limit,
+        parse_domain,
+        parse_shape,
+        verify_as,
+    )
 
     check_points(args.points, "--points")
     check_time_limit(args.time_limit, "--time-limit")
     domain = dict(parse_domain(text) for text in args.domain)
     shapes = dict(parse_shape(text) for text in args.shape)
-    result = verify(args.function, args.wrt, args.answer, domain=domain, seed=args.seed,
-                    points=args.points, time_limit=args.time_limit, shapes=shapes or None)
+    result = verify_as(CLI, args.function, args.wrt, args.answer, domain=domain, seed=args.seed,
+                       points=args.points, time_limit=args.time_limit, shapes=shapes or None)
     if args.format == "json":
         write_output(dumps({"seed": result.seed, **result.to_dict()}), None)
     else:

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from gradcheck.batch import BatchReport
 from gradcheck.gradebook import Attempts, Column, Gradebook, format_percent, format_points, gradebook
 from gradcheck.report.grades_json import SCHEMA, render_json, write_json
-from gradcheck.verdict import Evidence, GradeResult
+from gradcheck.verdict import Decision, Evidence, GradeResult
 
 __all__ = ["GRADE_RENDERERS", "GRADE_WRITERS", "SCHEMA", "RenderOptions", "clip", "gradebook_rows",
            "render_answer", "render_canvas", "render_csv", "render_json", "render_junit", "render_moodle",
@@ -120,11 +120,26 @@ def write_text(report: BatchReport, out: TextIO, options: RenderOptions = DEFAUL
                 widths[i] = longest
     out.write(_text_lines([[h] for h in TEXT_HEADER], widths))
     out.write("  ".join("-" * w for w in widths) + "\n")
+    passes = proved = 0
     for r in report.results:
         out.write(_text_lines(cells.row(r), widths))
         if options.verbose:
-            out.write("".join(f"     {line}\n" for line in _evidence_lines(r.evidence)))
-    out.write("\n" + summary_line(report) + "\n")
+            decided = [f"decided: {decision_text(r.decision)}"] if r.decision else []
+            out.write("".join(f"     {line}\n" for line in [*decided, *_evidence_lines(r.evidence)]))
+        if r.verdict == "pass" and r.decision is not None:
+            passes += 1
+            proved += r.decision.method == "proved"
+    decided_line = decisions_line(passes, proved)
+    out.write("\n" + (decided_line + "\n" if decided_line else "") + summary_line(report) + "\n")
+
+
+def decisions_line(passes: int, proved: int) -> str:
+    """``how the 3 passes were decided: 2 proved, 1 sampled (high precision)``; ``""`` when no
+    pass records a decision."""
+    if not passes:
+        return ""
+    counted = f"{passes} pass{'es were' if passes != 1 else ' was'}"
+    return f"how the {counted} decided: {proved} proved, {passes - proved} sampled (high precision)"
 
 
 def _text_lines(row: list[list[str]], widths: list[int]) -> str:
@@ -185,6 +200,8 @@ def render_answer(r: GradeResult, *, hide: bool = False) -> str:
              f"answer:        {visible(r.answer)}"]
     if r.understood_as is not None:
         lines.append(f"understood as: {visible(r.understood_as)}")
+    if r.decision is not None:
+        lines.append(f"decided:       {decision_text(r.decision)}")
     if hide:
         return "\n".join(lines) + "\n"
     if r.expected is not None:
@@ -193,6 +210,26 @@ def render_answer(r: GradeResult, *, hide: bool = False) -> str:
         lines.append("evidence:")
         lines += [f"  {line}" for line in _evidence_lines(r.evidence)]
     return "\n".join(lines) + "\n"
+
+
+def decision_text(d: Decision | None) -> str:
+    """How a verdict was decided, in words; ``""`` when nothing was (unread, failed at once).
+
+    >>> decision_text(Decision("proved", 21))
+    'proved (your answer minus the truth simplifies to 0), after agreeing at 21 points'
+    >>> decision_text(Decision("sampled", 29, 8, 30))
+    'sampled: equal at 29 points (8 of them secret), in high precision (30 digits)'
+    """
+    if d is None:
+        return ""
+    points = f"{d.points} point{'s' if d.points != 1 else ''}"
+    if d.method == "proved":
+        text = f"proved (your answer minus the truth simplifies to 0), after agreeing at {points}"
+    else:
+        secret = f" ({d.secret} of them secret)" if d.secret else ""
+        digits = f", in high precision ({d.digits} digits)" if d.digits else ", in float64"
+        text = f"sampled: equal at {points}{secret}{digits}"
+    return f"{text}; {d.note}" if d.note else text
 
 
 def _evidence_lines(evidence: tuple[Evidence, ...], most: int = EVIDENCE_SHOWN) -> list[str]:

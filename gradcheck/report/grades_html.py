@@ -33,6 +33,7 @@ from gradcheck.report.grades import (
     UNREADABLE,
     RenderOptions,
     clip,
+    decision_text,
     gradebook_rows,
     report_gradebook,
     summary_line,
@@ -99,6 +100,7 @@ body.gc { margin: 0; }
 .gc .formula code { white-space: pre; }
 .gc .feedback { grid-column: 1 / -1; overflow-wrap: break-word; }
 .gc .feedback .label { display: inline; margin-right: .6em; }
+.gc .feedback .decided { color: #666; font-size: .85em; }
 .gc code { font-family: ui-monospace, monospace; font-size: .9em; }
 .gc math { font-size: 1.1em; }
 .gc .empty { color: #999; }
@@ -393,8 +395,10 @@ def _row(r: GradeResult, names: Iterable[str]) -> str:
               ("expected", math_html(r.expected, allowed))]
     body = "".join(f'<div class="field"><span class="label">{label}</span>'
                    f'<div class="formula">{value or _EMPTY}</div></div>' for label, value in fields)
+    decided = ("" if r.decision is None else
+               f' <span class="decided">(decided: {escape(decision_text(r.decision))})</span>')
     body += (f'<div class="field feedback"><span class="label">feedback</span>'
-             f"{escape(clip(r.feedback, FEEDBACK_SHOWN))}</div>")
+             f"{escape(clip(r.feedback, FEEDBACK_SHOWN))}{decided}</div>")
     data = (f'data-verdict="{escape(r.verdict)}" data-question="{escape(_question(r))}" '
             f'data-student="{escape(_student(r))}"')
     return (f'<article class="row {escape(r.verdict)}" {data}>{head}'

@@ -34,6 +34,7 @@ def comparison_dict(c: Comparison) -> dict[str, Any]:
         "failures": c.failures, "worst_error": c.worst_error,
         "worst_point": dict(c.worst_point), "got": c.got, "expected": c.expected,
         "tolerance": c.tolerance.to_dict(), "method": c.method, "step": c.step,
+        "refereed": c.refereed,
     }
 
 

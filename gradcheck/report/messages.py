@@ -30,6 +30,9 @@ def failure(result: QuestionResult, comparison: Comparison) -> str:
     ]
     if c.method:
         lines.append(f"  finite differences: {c.method}, step {number(c.step or 0.0)}")
+    if c.refereed:
+        lines.append(f"  decided in high precision at {c.refereed} point(s) where float64 "
+                     "disagreed (expected: the exact value)")
     return "\n".join(lines)
 
 

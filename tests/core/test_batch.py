@@ -192,21 +192,50 @@ def preparing_grade(problem: Problem, question_id: str, answer: str, *, seed: in
     if answer == "0":
         time.sleep(0.8)
         with open(preparing_grade.log, "a", encoding="utf-8") as log:  # type: ignore[attr-defined]
-            log.write(f"{os.getpid()} {question_id}\n")
+            log.write(f"{os.getpid()} {problem.id}/{question_id}\n")
     return fake_grade(problem, question_id, answer, seed=seed, points=points,
                       time_limit=time_limit)
 
 
 def test_workers_share_the_questions_preparation_on_its_own_budget(tmp_path: Path) -> None:
-    """Four questions, two workers: each question is prepared once, by one worker, and both
-    workers prepare some; a preparation longer than the time limit (0.8 s against 0.3 s)
-    is not killed: it is the question's work, not the answer's."""
+    """Two problems of two questions each, two workers: each question is prepared once, and
+    each problem by its own worker (its questions share derivations cached per process); a
+    preparation longer than the time limit (0.8 s against 0.3 s) is not killed: it is the
+    question's work, not the answer's."""
     preparing_grade.log = tmp_path / "prepared.log"  # type: ignore[attr-defined]
-    questions = [q.id for q in next(p for p in BANK if p.id == LR).questions][:4]
-    rows = [sub for i in range(5) for q in questions for sub in subs("x", f"y{i}", question=q)]
+    problems = [p for p in BANK if len(p.questions) >= 2][:2]
+    asked = [(p.id, q.id) for p in problems for q in p.questions[:2]]
+    rows = [sub for i in range(5) for p, q in asked
+            for sub in subs("x", f"y{i}", problem=p, question=q)]
+    assert len({p for p, _ in asked}) == 2
     report = grade_batch(BANK, rows, time_limit=0.3, workers=2, grader=preparing_grade)
     assert verdicts(report) == ["pass" if r.answer == "x" else "fail" for r in rows]
     prepared = [line.split() for line in preparing_grade.log.read_text().splitlines()]
-    assert sorted(q for _, q in prepared) == sorted(questions)
+    assert sorted(q for _, q in prepared) == sorted(f"{p}/{q}" for p, q in asked)
+    by_problem = {p.id: {pid for pid, q in prepared if q.startswith(p.id + "/")}
+                  for p in problems}
+    assert all(len(pids) == 1 for pids in by_problem.values())
     assert len({pid for pid, _ in prepared}) == 2
     assert str(os.getpid()) not in {pid for pid, _ in prepared}  # not before forking
+
+
+def logging_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0,
+                  points: int = 20, time_limit: float = 2.0) -> GradeResult:
+    """fake_grade, logging each student answer with the process that graded it."""
+    if answer != "0":
+        with open(logging_grade.log, "a", encoding="utf-8") as log:  # type: ignore[attr-defined]
+            log.write(f"{os.getpid()}\n")
+    return fake_grade(problem, question_id, answer, seed=seed, points=points,
+                      time_limit=time_limit)
+
+
+def test_one_popular_question_is_shared_by_the_workers(tmp_path: Path) -> None:
+    """A class answering one question (200 distinct answers): the worker that does not own
+    it takes a share of its answers instead of idling."""
+    logging_grade.log = tmp_path / "graded.log"  # type: ignore[attr-defined]
+    rows = subs(*[f"y{i}" for i in range(200)])
+    report = grade_batch(BANK, rows, workers=2, grader=logging_grade)
+    assert verdicts(report) == ["fail"] * 200
+    pids = logging_grade.log.read_text().split()
+    assert len(pids) == 200
+    assert min(pids.count(pid) for pid in set(pids)) >= 20 and len(set(pids)) == 2

@@ -229,3 +229,46 @@ def test_finding_without_key_is_printed_as_path_level_message_hint(
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith(f"{path}: error: is not valid TOML: ")
     assert ": -:" not in first
+
+
+# -- float64 overflow: lint and check apply one rule (issue 8) ------------------------------
+
+def _wide(write_problem: Callable[..., Path], of: str, domain: str) -> Path:
+    return write_problem(f'id = "p"\n[symbols.x]\ndomain = {domain}\n[symbols.y]\ndomain = [0, 1]\n'
+                         f'[[questions]]\nid = "q"\nof = "{of}"\nwrt = "x"\n'
+                         '[[questions.reject]]\nanswer = "0"\n')
+
+
+def _domain_keyed(path: Path) -> list[Finding]:
+    return [f for f in lint([path]).findings if "domain" in f.key]
+
+
+@pytest.mark.parametrize(("of", "domain"), [
+    ("3*x + y", "[-1e308, 1e308]"),  # 3*x overflows at a third of the points, f' = 3 never
+    # binary cross-entropy: defined everywhere, float64 overflows where |x| is large
+    ("-(y*log(1/(1 + exp(-x))) + (1 - y)*log(1 - 1/(1 + exp(-x))))", "[-200, 200]"),
+])
+def test_overflow_is_not_undefined_for_lint_either(write_problem: Callable[..., Path], of: str,
+                                                   domain: str) -> None:
+    from gradcheck.checks import check
+    from gradcheck.loader import load_problem
+
+    path = _wide(write_problem, of, domain)
+    assert check([load_problem(path)]).passed
+    assert _domain_keyed(path) == []
+
+
+def test_a_domain_where_float64_overflows_almost_everywhere_is_refused_alike(
+        write_problem: Callable[..., Path]) -> None:
+    from gradcheck.checks import check
+    from gradcheck.errors import ProblemError
+    from gradcheck.loader import load_problem
+
+    # x**2 > 1.8e308 once |x| > 1.34e154: at nearly every point of [-1e308, 1e308].
+    path = _wide(write_problem, "x**2 + y", "[-1e308, 1e308]")
+    with pytest.raises(ProblemError) as info:
+        check([load_problem(path)])
+    assert "symbols.x.domain" in info.value.key and "overflows float64" in info.value.message
+    (finding,) = _domain_keyed(path)
+    assert (finding.level, finding.key) == ("error", info.value.key)
+    assert "overflows float64" in finding.message

@@ -127,8 +127,46 @@ def test_function_undefined_on_much_of_the_default_domain_asks_for_a_domain() ->
         verify("log(x)", "x", "1/x")
     message = str(info.value)
     assert "log(x) or its derivative is undefined" in message
-    assert "default domain of x is -2:2" in message and "--domain" in message
+    assert "default domain of x is -2:2" in message
+    # Called from Python, the message names the Python argument; the CLI keeps its flag.
+    assert "give domain={NAME: (LOW, HIGH)}" in message and "--" not in message
     assert verify("log(x)", "x", "1/x", domain={"x": (0.1, 3.0)}).verdict == "pass"
+
+
+# (call, what the Python message must say) for every non-answer error that names an input
+PYTHON_WORDING = [
+    (lambda: verify("x*y", "z", "1"), "wrt 'z' does not appear in the function"),
+    (lambda: verify("x*y", "x", "y", domain={"q": (0, 1)}), "domain names 'q'"),
+    (lambda: verify("x*y", "x", "y", domain={"x": (1, 0)}), "domain['x'] = (1, 0): need finite"),
+    (lambda: verify("x*", "x", "1"), "cannot read function 'x*'"),
+    (lambda: verify("gelu(x)", "x", "1"), "cannot read function 'gelu(x)'"),
+    (lambda: verify("x", "if", "1"), "'if' in wrt cannot be a variable name"),
+    (lambda: verify("x", "x", "1", points=0), "points must be between"),
+    (lambda: verify("x", "x", "1", time_limit=-1), "time_limit must be a positive number"),
+    (lambda: verify("sum(X @ w)", "w", "X", shapes={"X": (2, 2), "v": (2,)}),
+     "shapes v: 'v' does not appear in the function"),
+]
+
+
+@pytest.mark.parametrize(("call", "says"), PYTHON_WORDING, ids=[s for _, s in PYTHON_WORDING])
+def test_python_errors_name_the_python_arguments(call, says: str) -> None:
+    with pytest.raises(UsageError) as info:
+        call()
+    assert says in str(info.value)
+    assert "--" not in str(info.value)
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--function", "x*y", "--wrt", "z", "--answer", "1"], "--wrt 'z' does not appear"),
+    (["--function", "x*y", "--wrt", "x", "--answer", "y", "--domain", "q=0:1"], "--domain names 'q'"),
+    (["--function", "x*y", "--wrt", "x", "--answer", "y", "--domain", "x=1:0"], "--domain x=1.0:0.0"),
+    (["--function", "x*", "--wrt", "x", "--answer", "1"], "cannot read --function 'x*'"),
+    (["--function", "x", "--wrt", "x", "--answer", "1", "--points", "0"], "--points must be"),
+])
+def test_the_cli_keeps_its_flags(argv: list[str], says: str,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", *argv]) == 2
+    assert says in capsys.readouterr().err
 
 
 def test_cli_log_without_a_domain_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

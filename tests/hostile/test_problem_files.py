@@ -90,7 +90,9 @@ CASES: list[tuple[str, Callable[[str], str | bytes], int, int, int, int, str]] =
      BAD, BAD, BAD, BAD, "domain"),
     ("domain-text", swap("value = 1.0", 'value = 1.0\ndomain = "x"'), BAD, BAD, BAD, BAD, "domain"),
     ("domain-float-extremes", swap("[symbols.w]\nvalue = 1.0", "[symbols.w]\nvalue = 1.0\n"
-                                   "domain = [-1e308, 1e308]"), 0, 1, 0, 0, ""),  # no warning
+                                   "domain = [-1e308, 1e308]"), BAD, 1, 0, 0, "overflows float64"),
+    # (w*x - y)**2 overflows float64 at nearly every point: check and lint both refuse the
+    # domain with the same words (check used to compare at the given point alone and pass)
     ("symbol-dunder", swap("[symbols.x]", "[symbols.__import__]"), BAD, BAD, BAD, BAD, "__import__"),
     ("stage-injection", swap('"w*x"', "\"__import__('os').system('touch {canary}/p1')\""),
      BAD, BAD, BAD, BAD, "graph.y_hat"),

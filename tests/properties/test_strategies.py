@@ -31,7 +31,8 @@ def test_public_api_is_declared() -> None:
     public = {n for n in vars(strategies) if not n.startswith("_") and callable(getattr(strategies, n))
               and getattr(getattr(strategies, n), "__module__", "") == strategies.__name__}
     assert set(strategies.__all__) == public == {"points", "expressions", "equal_rewrites",
-                                                 "perturbations", "small_perturbations"}
+                                                 "perturbations", "small_perturbations",
+                                                 "narrow_bumps"}
 
 
 def test_importing_gradcheck_does_not_import_hypothesis() -> None:

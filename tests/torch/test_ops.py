@@ -91,3 +91,22 @@ def test_checking_on_torch_refuses_a_function_torch_lacks_and_says_what_to_use(
     assert check([problem], backends=["numpy"], points=8).passed
     with pytest.raises(UnsupportedFunctionError, match=f"'{backend_name}'.*Ei.*--backend numpy"):
         check([problem], backends=[backend_name], points=8)
+
+
+def test_a_run_on_torch_is_refused_before_any_check_starts(write_problem, monkeypatch,
+                                                          backend_name: str) -> None:
+    from gradcheck import checks
+    from gradcheck.loader import load_problem
+
+    started = []
+    monkeypatch.setattr(checks, "check_target", lambda *a, **k: started.append(a) or [])
+    plain = load_problem(write_problem('id = "a"\n[symbols.x]\n[[questions]]\nid = "q"\n'
+                                       'of = "x**2"\nwrt = "x"\n', stem="a"))
+    path = write_problem('id = "b"\n[symbols.x]\ndomain = [0.2, 2]\n[[questions]]\nid = "q"\n'
+                         'of = "LambertW(x)"\nwrt = "x"\n', stem="b")
+    with pytest.raises(UnsupportedFunctionError) as info:
+        checks.check([plain, load_problem(path)], backends=[backend_name])
+    assert started == []  # not even the first problem was checked
+    message = str(info.value)
+    assert str(path) in message and "questions.q.of" in message and "LambertW" in message
+    assert backend_name in message
