@@ -10,12 +10,16 @@ plus 3% junk, for 300 students, so answers repeat as in a real class. Then:
    one free core would give), rows/s, and the peak RSS of the largest of its processes;
 3. with ``--dask``, the same batch on a 2-worker ``LocalCluster``: rows/s, and the overhead
    of one chunk (a round trip that grades one already-known answer);
-4. with ``--breakdown``, where one worker's CPU goes for the first size: imports, loading the
+4. with ``--json-sizes``, the JSON report's size for each ``--evidence`` policy and each
+   size, with the share of failing rows; ``--json-distinct N`` adds a class of N rows that
+   are all distinct answers, nearly all wrong (the worst case: no repeat shares evidence).
+5. with ``--breakdown``, where one worker's CPU goes for the first size: imports, loading the
    bank, preparing each question the class answers (its truth and the alternatives diagnoses
    compare with), grading each distinct answer once, and the slowest questions to prepare.
 
     python benchmarks/bench_batch.py [--rows 10000,100000,1000000] [--formats csv,json]
                                      [--workers 1,2] [--dask] [--skip-direct] [--distinct 2000]
+                                     [--json-sizes] [--json-distinct 10000]
                                      [--breakdown]
 """
 
@@ -160,6 +164,49 @@ def whole_process(bank: tuple[Problem, ...], sizes: list[int], formats: list[str
                 out.unlink()
 
 
+def json_sizes(bank: tuple[Problem, ...], sizes: list[int], seed: int, tmp: Path, distinct: int) -> None:
+    """The JSON report's size per evidence policy (whole process, 1 worker)."""
+    classes = []
+    for rows in sizes:
+        path = tmp / f"answers-{rows}.csv"
+        write_csv(bank, rows, seed, path)
+        classes.append((f"{rows} rows, the class", path))
+    if distinct:
+        path = tmp / f"distinct-{distinct}.csv"
+        with open(path, "w", encoding="utf-8") as out:  # k*x*(w*x - y): wrong but for k = 2
+            out.write("student,problem,question,answer\n")
+            out.writelines(f"s{i % 300:03d},linear-regression,dloss_dw,{i + 3}*x*(w*x - y)\n"
+                           for i in range(distinct))
+        classes.append((f"{distinct} rows, all distinct", path))
+    print("\nJSON report size per evidence policy (gradcheck grade --format json --evidence P):")
+    print(f"{'class':>28} {'failing':>8} {'policy':>8} {'size':>9} {'bytes/row':>9} {'peak RSS':>9}")
+    for label, path in classes:
+        for policy in ("all", "failing", "none"):
+            out = tmp / "report.json"
+            _, _, rss = run_cli(path, "json", 1, out, ["--evidence", policy])
+            size = out.stat().st_size
+            counts = _counts(out)
+            out.unlink()
+            share = counts["fail"] / max(1, counts["rows"])
+            print(f"{label:>28} {share:>8.0%} {policy:>8} {size / 1e6:>6.1f} MB "
+                  f"{size / max(1, counts['rows']):>9.0f} {rss:>6} MB", flush=True)
+
+
+def _counts(path: Path) -> dict[str, int]:
+    """The report's counts, read from its head (loading a 100,000-row report here would
+    grow this process, and the peak RSS of every later command forked from it)."""
+    import json
+
+    head = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith('  "results"'):
+                break
+            head.append(line)
+    counts: dict[str, int] = json.loads("".join(head) + '"results": []}')["counts"]
+    return counts
+
+
 def on_dask(bank: tuple[Problem, ...], rows: int, seed: int, tmp: Path) -> None:
     try:
         from distributed import Client, LocalCluster
@@ -190,13 +237,38 @@ def on_dask(bank: tuple[Problem, ...], rows: int, seed: int, tmp: Path) -> None:
         found = (sources([problem])[problem.id],)
         task = [Task(0, problem.id, "dloss_dw", "2x(wx-y)")]
         client.gather(client.submit(grade_chunk, found, Settings(), task, pure=False))  # warm
-        trips = []
-        for _ in range(20):
-            start = time.perf_counter()
-            client.gather(client.submit(grade_chunk, found, Settings(), task, pure=False))
-            trips.append(time.perf_counter() - start)
-        print(f"  one chunk's round trip (one known answer, a forked grader on the worker): "
-              f"median {statistics.median(trips) * 1e3:.1f} ms")
+        trips = {}
+        for label, work in (("grading", grade_chunk), ("nothing", _nothing)):
+            times = []
+            for _ in range(30):
+                start = time.perf_counter()
+                client.gather(client.submit(work, found, Settings(), task, pure=False))
+                times.append(time.perf_counter() - start)
+            trips[label] = statistics.median(times)
+        print(f"  one chunk's round trip (one known answer): median {trips['grading'] * 1e3:.1f} ms; "
+              f"the same Dask task doing nothing {trips['nothing'] * 1e3:.1f} ms")
+        on_worker = client.gather(client.submit(_chunk_times, found, Settings(), task, 30,
+                                                pure=False))
+        print(f"  one chunk graded on the worker, timed there (no scheduler in the way): "
+              f"median {on_worker * 1e3:.2f} ms")
+
+
+def _chunk_times(found: object, settings: object, task: object, n: int) -> float:
+    """On a Dask worker: the median time of ``grade_chunk`` over ``n`` chunks of one answer."""
+    from gradcheck.dask_executor import grade_chunk
+
+    grade_chunk(found, settings, task)  # type: ignore[arg-type]
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        grade_chunk(found, settings, task)  # type: ignore[arg-type]
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _nothing(*args: object) -> list[object]:
+    """A Dask task with a chunk's arguments that grades nothing: Dask's own round trip."""
+    return []
 
 
 def breakdown(path: Path, seed: int) -> None:
@@ -243,6 +315,11 @@ def main() -> None:
                         help="skip the in-process comparison and the repeat cost")
     parser.add_argument("--distinct", type=int, default=0, metavar="N",
                         help="also N distinct answers with each worker count (the speed-up)")
+    parser.add_argument("--json-sizes", action="store_true",
+                        help="only the JSON size per evidence policy, for each --rows")
+    parser.add_argument("--json-distinct", type=int, default=0, metavar="N",
+                        help="with --json-sizes: also a class of N distinct answers")
+    parser.add_argument("--only-dask", action="store_true", help="only the Dask comparison")
     parser.add_argument("--breakdown", action="store_true",
                         help="where one worker's CPU goes (imports, bank, questions, answers)")
     args = parser.parse_args()
@@ -250,6 +327,12 @@ def main() -> None:
     sizes = [int(n) for n in args.rows.split(",")]
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
+        if args.json_sizes:
+            json_sizes(bank, sizes, args.seed, tmp, args.json_distinct)
+            return
+        if args.only_dask:
+            on_dask(bank, sizes[0], args.seed, tmp)
+            return
         if not args.skip_direct:
             path = tmp / "answers.csv"
             write_csv(bank, sizes[0], args.seed, path)

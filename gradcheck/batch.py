@@ -33,6 +33,7 @@ from gradcheck.executor import (
     InProcess,
     Settings,
     Task,
+    fork_safe,
     internal_error,
     task_grader,
 )
@@ -125,7 +126,8 @@ def grade_batch(bank: Sequence[Problem], submissions: Iterable[Submission], *, s
         progress: called as ``progress(done, total)`` after each row.
         grader: the grading function (default ``gradcheck.grading.grade``).
         evidence: which results keep their evidence points: ``all`` (default), ``failing``
-            (a ``fail`` only) or ``none``.
+            (a ``fail``'s first point and first disagreeing ones, ``FAILING_POINTS`` in all,
+            with the rest counted in ``GradeResult.omitted``) or ``none``.
         scheduler: a Dask scheduler's address (``tcp://host:8786``) or ``distributed.Client``
             to grade on a cluster (``workers`` is then unused; a custom ``grader`` must be a
             module-level function the Dask workers can import).
@@ -201,7 +203,7 @@ def _executor(bank: Sequence[Problem], grader: Grader | None, settings: Settings
         return DaskExecutor(scheduler, bank, settings, grader)
     grade_task = task_grader({p.id: p for p in bank}, grader or _default_grader(), settings)
     if _can_fork():  # the workers prepare the questions: a bank's truths built in parallel
-        return LocalPool(grade_task, settings, workers, warm_in_workers=True)
+        return LocalPool(fork_safe(grade_task), settings, workers, warm_in_workers=True)
     return InProcess(grade_task, settings)
 
 

@@ -19,6 +19,7 @@ An executor is used like this (the batch's loop)::
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -32,11 +33,12 @@ from typing import Any, Literal, NamedTuple, Protocol, Self
 
 from gradcheck.errors import InternalError
 from gradcheck.problem import Problem
-from gradcheck.verdict import GradeResult
+from gradcheck.verdict import GradeResult, Omitted
 
-__all__ = ["EVIDENCE_POLICIES", "INTERNAL_ERROR", "KILL_GRACE", "EvidencePolicy", "Executor",
-           "Grader", "InProcess", "Settings", "Task", "TaskGrader", "crashed", "internal_error",
-           "prepare_questions", "task_grader", "timed_out"]
+__all__ = ["EVIDENCE_POLICIES", "FAILING_POINTS", "INTERNAL_ERROR", "KILL_GRACE", "EvidencePolicy",
+           "Executor", "Grader", "InProcess", "Settings", "Task", "TaskGrader", "crashed",
+           "fork_safe", "internal_error", "keep_evidence", "prepare_questions", "task_grader", "telling_points",
+           "timed_out"]
 
 EvidencePolicy = Literal["all", "failing", "none"]
 EVIDENCE_POLICIES: tuple[EvidencePolicy, ...] = ("all", "failing", "none")
@@ -92,6 +94,21 @@ def task_grader(problems: dict[str, Problem], grader: Grader, settings: Settings
     return grade_task
 
 
+def fork_safe(grade_task: TaskGrader) -> TaskGrader:
+    """``grade_task``, which in a process forked after this call first drops the GC callbacks
+    it inherited (e.g. Dask's GC diagnosis, in a Dask worker or a program with a Dask
+    client): a grading deadline's alarm that fires inside a GC callback is lost
+    ("Exception ignored in ... _gc_callback"), so the answer would run past its budget
+    where a plain process stops it, and could get another result."""
+    parent = os.getpid()
+
+    def grade_task_forked(task: Task) -> GradeResult:
+        if gc.callbacks and os.getpid() != parent:
+            gc.callbacks.clear()
+        return grade_task(task)
+    return grade_task_forked
+
+
 INTERNAL_ERROR = "internal-error"  # the diagnosis of an error row that a gradcheck bug caused
 
 
@@ -105,12 +122,35 @@ def internal_error(row: Task | Any, exc: BaseException) -> GradeResult:
                        verdict="error", feedback=str(error), diagnosis=INTERNAL_ERROR)
 
 
+FAILING_POINTS = 2  # points a failing answer keeps under ``failing``: the first, then a disagreement
+
+
 def keep_evidence(result: GradeResult, policy: EvidencePolicy) -> GradeResult:
-    """The result with the evidence the policy keeps: ``all``; ``failing`` (a ``fail``'s only);
-    ``none``."""
-    if not result.evidence or policy == "all" or (policy == "failing" and result.verdict == "fail"):
+    """The result with the evidence the policy keeps: ``all``; ``none``; ``failing``: for a
+    ``fail`` only, the points that show the failure (see ``telling_points``), else none."""
+    if not result.evidence or policy == "all":
         return result
+    if policy == "failing" and result.verdict == "fail":
+        return telling_points(result)
     return replace(result, evidence=())
+
+
+def telling_points(result: GradeResult, most: int = FAILING_POINTS) -> GradeResult:
+    """The result with at most ``most`` evidence points, and a count of the others.
+
+    Kept: the first point (the problem's given point, where the answer is defined there),
+    then the first points where the answer disagrees with the truth, in the order they
+    were compared. ``result.omitted`` counts the points left out, and how many of those
+    disagree: enough to say "wrong at 19 of 21 points" without 19 points in the report.
+    """
+    evidence = result.evidence
+    if len(evidence) <= most:
+        return result
+    first, rest = evidence[0], evidence[1:]
+    disagree = [e for e in rest if not e.agrees]
+    shown = disagree[:most - 1]
+    return replace(result, evidence=(first, *shown),
+                   omitted=Omitted(points=len(rest) - len(shown), disagree=len(disagree) - len(shown)))
 
 
 def _result(task: Task, verdict: Literal["error"], feedback: str) -> GradeResult:

@@ -74,6 +74,18 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Omitted:
+    """Evidence points an evidence policy left out of a result: how many, and how many of
+    those disagree (``GradeResult.evidence`` then holds the points that show the failure)."""
+
+    points: int
+    disagree: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"points": self.points, "disagree": self.disagree}
+
+
+@dataclass(frozen=True)
 class Decision:
     """How a verdict was reached.
 
@@ -107,6 +119,8 @@ class GradeResult:
     feedback: one or two sentences for the student.
     understood_as: the answer as gradcheck read it (SymPy text), when it could be read.
     decision: how a pass (or a fail found only at secret points) was decided.
+    omitted: the evidence points an evidence policy left out (``failing`` keeps a failing
+    answer's first point and its first disagreeing ones), or None when none was.
     """
 
     problem: str
@@ -122,6 +136,7 @@ class GradeResult:
     row: int | None = None
     seed: int = 0
     decision: Decision | None = None
+    omitted: Omitted | None = None
 
     @property
     def passed(self) -> bool:
@@ -145,5 +160,6 @@ class GradeResult:
             "diagnosis": self.diagnosis, "feedback": self.feedback,
             "understood_as": self.understood_as, "expected": self.expected,
             "evidence": [e.to_dict() for e in self.evidence],
+            "evidence_omitted": self.omitted.to_dict() if self.omitted else None,
             "decision": self.decision.to_dict() if self.decision else None,
         }

@@ -77,7 +77,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         "hide_expected = true")
     p.add_argument("--evidence", choices=("all", "failing", "none"), default=None,
                    help="which answers keep their evidence points in the report: all, failing "
-                        "(a failed answer's only; the default for a batch) or none (default for "
+                        "(a failed answer's given point and first disagreeing point, with "
+                        "a count of the rest; the default for a batch) or none (default for "
                         "one answer, and with --verbose: all)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="grade on a Dask cluster, e.g. tcp://host:8786 (pip install "

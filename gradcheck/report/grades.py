@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import tempfile
 import textwrap
@@ -19,13 +18,13 @@ from typing import Any, TextIO
 
 from gradcheck.batch import BatchReport
 from gradcheck.gradebook import Attempts, Column, Gradebook, format_percent, format_points, gradebook
+from gradcheck.report.grades_json import SCHEMA, render_json, write_json
 from gradcheck.verdict import Decision, Evidence, GradeResult
 
 __all__ = ["GRADE_RENDERERS", "GRADE_WRITERS", "SCHEMA", "RenderOptions", "clip", "gradebook_rows",
            "render_answer", "render_canvas", "render_csv", "render_json", "render_junit", "render_moodle",
            "render_text", "report_gradebook", "unreadable", "write_json", "write_junit", "write_text"]
 
-SCHEMA = "gradcheck/grade-report/1"
 FEEDBACK_WIDTH = 60  # text columns: wrapped at these widths, never cut
 ANSWER_WIDTH = 30
 ANSWER_SHOWN = 200  # characters of an answer shown in a table (JSON has the whole text)
@@ -249,61 +248,6 @@ def _evidence(e: Evidence) -> str:
     agrees = "agrees" if e.agrees else "DISAGREES"
     return (f"at {point or 'the given point'}: got {e.got:.10g}, expected {e.expected:.10g}, "
             f"error {e.error:.3g} ({agrees})")
-
-
-# ---- JSON -----------------------------------------------------------------------------
-
-
-def render_json(report: BatchReport, options: RenderOptions = DEFAULT_OPTIONS) -> str:
-    """The schema ``gradcheck/grade-report/1``: same inputs and seed, same bytes."""
-    return _rendered(write_json, report, options)
-
-
-def write_json(report: BatchReport, out: TextIO, options: RenderOptions = DEFAULT_OPTIONS) -> None:
-    """``render_json``'s text, written to ``out`` one row at a time (memory does not grow
-    with the rows: pair it with ``SpooledResults``).
-
-    A class repeats answers, and a repeat differs from the first only in its row and
-    student: the rest of a row's JSON is made once per distinct result and reused.
-    """
-    from gradcheck.report.json_report import dumps
-
-    head = dumps({
-        "schema": SCHEMA,
-        "seed": report.seed,
-        "settings": report.settings.to_dict(),
-        "passed": report.passed,
-        "counts": {"rows": len(report.results), **dict(report.counts)},
-        "results": [],
-    })
-    if not report.results:
-        out.write(head)
-        return
-    empty = "[]\n}\n"
-    assert head.endswith(empty)
-    out.write(head[:-len(empty)] + "[\n")
-    bodies: dict[tuple[object, ...], str] = {}
-    separator = ""
-    for r in report.results:  # each row as json.dumps(indent=2) would place it in the list
-        key = (r.problem, r.question, r.answer, r.verdict, r.feedback, r.diagnosis,
-               r.understood_as, r.expected, r.evidence)
-        body = bodies.get(key)
-        if body is None:
-            if len(bodies) >= JSON_BODIES:
-                bodies.clear()
-            fields = r.to_dict()
-            head_keys = ("row", "student")
-            assert tuple(fields)[:2] == head_keys
-            rest = dumps({k: v for k, v in fields.items() if k not in head_keys})
-            body = bodies[key] = rest[2:-1].replace("\n", "\n    ")  # past "{\n", no final \n
-        row = json.dumps(r.row, ensure_ascii=False)
-        student = json.dumps(r.student, ensure_ascii=False)
-        out.write(f'{separator}    {{\n      "row": {row},\n      "student": {student},\n    {body}')
-        separator = ",\n"
-    out.write("\n  ]\n}\n")
-
-
-JSON_BODIES = 4096  # distinct rows' JSON kept while writing a report
 
 
 # ---- CSV gradebook ----------------------------------------------------------------------

@@ -102,7 +102,9 @@ class Store:
 
     def add(self, student: str, result: GradeResult, *, source: str) -> Attempt:
         """Store one graded attempt and return it with its id."""
-        data = result.to_dict()
+        from gradcheck.report.grades_json import row_dict
+
+        data = row_dict(result)  # the fields of a row of the JSON report
         data["row"] = None
         data["student"] = student
         values: dict[str, Any] = {

@@ -1,11 +1,13 @@
 """The Dask executor on a LocalCluster of 2 worker processes: the same bytes as a local run,
-the time limit on the workers, and no row lost when a worker dies."""
+the time limit on the workers, no row lost when a worker dies, and one grading process kept
+per worker thread from chunk to chunk."""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,22 @@ def slow_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0
         time.sleep(0.25)
     return GradeResult(problem=problem.id, question=question_id, answer=answer,
                        verdict="pass", feedback="ok", seed=seed)
+
+
+def pid_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0,
+              points: int = 20, time_limit: float = 2.0) -> GradeResult:
+    """Imported by name on the workers: says which process graded the answer."""
+    return GradeResult(problem=problem.id, question=question_id, answer=answer,
+                       verdict="pass", feedback=str(os.getpid()), seed=seed)
+
+
+def callbacks_grade(problem: Problem, question_id: str, answer: str, *, seed: int = 0,
+                    points: int = 20, time_limit: float = 2.0) -> GradeResult:
+    """Imported by name on the workers: how many GC callbacks the grading process has."""
+    import gc
+
+    return GradeResult(problem=problem.id, question=question_id, answer=answer,
+                       verdict="pass", feedback=str(len(gc.callbacks)), seed=seed)
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +162,61 @@ def test_an_unreachable_scheduler_is_a_usage_error(capsys: pytest.CaptureFixture
                  "--scheduler", "tcp://127.0.0.1:9"])
     assert code == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_dask_workers_keep_their_grading_process_from_chunk_to_chunk(cluster) -> None:
+    from gradcheck.dask_executor import DaskExecutor
+
+    workers = set(cluster.run(os.getpid).values())
+    done: list[tuple[int, GradeResult]] = []
+    with DaskExecutor(cluster, BANK, Settings(), grader=pid_grade) as executor:
+        for chunk in range(8):
+            executor.submit([Task(3 * chunk + i, LR, "dloss_dw", f"a{chunk}.{i}") for i in range(3)])
+        deadline = time.monotonic() + 60
+        while executor.pending() and time.monotonic() < deadline:
+            done += executor.collect(0.1)
+    assert sorted(key for key, _ in done) == list(range(24))
+    graders = {int(r.feedback) for _, r in done}
+    assert len(graders) <= len(workers)  # one process per worker thread, not one per chunk
+    assert not graders & workers  # a forked process, which a deadline can kill
+
+
+def test_a_row_over_the_time_limit_costs_only_itself_on_a_kept_grader(cluster) -> None:
+    subs = rows("a", "slow", "b", "nap", "c")
+    local = grade_batch(BANK, subs, time_limit=0.5, grader=slow_grade)
+    assert [r.verdict == "pass" for r in local.results] == [True, False, True, True, True]
+    for _ in range(2):  # the second batch meets the processes forked after the first's kills
+        remote = grade_batch(BANK, subs, time_limit=0.5, grader=slow_grade, scheduler=cluster)
+        assert render_json(remote) == render_json(local)
+
+
+def test_a_kept_grader_forks_again_for_a_new_version_of_a_problem() -> None:
+    from gradcheck.dask_executor import KeptGrader, load_sources, sources
+    from gradcheck.grading import grade
+
+    linear = next(p for p in BANK if p.id == LR)
+    shown = sources([linear])[LR]
+    hidden = (*shown[:3], True)  # --hide-expected: another version of the problem
+    kept = KeptGrader(None, Settings())
+    try:
+        first = kept.grade(load_sources((shown,)), [Task(0, LR, "dloss_dw", "x(wx-y)")])
+        again = kept.grade(load_sources((shown,)), [Task(1, LR, "dloss_dw", "2x(wx-y)")])
+        assert kept.forks == 1
+        other = kept.grade(load_sources((hidden,)), [Task(2, LR, "dloss_dw", "x(wx-y)")])
+        assert kept.forks == 2
+        later = kept.grade(load_sources((shown,)), [Task(3, LR, "dloss_dw_value", "-2")])
+        assert kept.forks == 3  # back to the first version, and a question not prepared
+    finally:
+        kept.close()
+    assert first[0][1] == grade(linear, "dloss_dw", "x(wx-y)")
+    assert again[0][1] == grade(linear, "dloss_dw", "2x(wx-y)")
+    assert other[0][1] == grade(replace(linear, hide_expected=True), "dloss_dw", "x(wx-y)")
+    assert other[0][1].feedback != first[0][1].feedback  # the hidden version hides the truth
+    assert later[0][1] == grade(linear, "dloss_dw_value", "-2")
+
+
+def test_no_dask_gc_callback_can_swallow_a_grading_deadline(cluster) -> None:
+    """A deadline's Timeout raised inside a GC callback is lost; a Dask worker has one
+    (its GC diagnosis), the grading process forked from it must not."""
+    report = grade_batch(BANK, rows("a", "b", "c"), grader=callbacks_grade, scheduler=cluster)
+    assert [r.feedback for r in report.results] == ["0", "0", "0"]

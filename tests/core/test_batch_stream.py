@@ -101,19 +101,26 @@ def test_spooled_results_read_back_equal_and_independently(graded_log: Path) -> 
         assert dict(spooled.counts) == {"pass": 2, "fail": 2, "invalid": 0, "error": 0}
 
 
-def test_the_streamed_json_is_json_dumps_of_the_whole_report(graded_log: Path) -> None:
+def test_the_streamed_json_holds_the_whole_report(graded_log: Path) -> None:
     report = grade_batch(BANK, [*subs("x", "y\n\"z", "x"), Submission(4, "", "nope", "q", "")],
                          seed=3, grader=counting_grade)
-    whole = json.dumps({
-        "schema": "gradcheck/grade-report/1", "seed": 3, "settings": report.settings.to_dict(),
+    rows = [r.to_dict() for r in report.results]
+    for row, same in zip(rows, [None, None, 0, None], strict=True):
+        row["same_evidence_as"] = same  # row 3 repeats row 1's answer: its evidence is there
+    rows[2]["evidence"] = []
+    whole = {
+        "schema": "gradcheck/grade-report/2", "seed": 3, "settings": report.settings.to_dict(),
         "passed": False, "counts": {"rows": 4, "pass": 2, "fail": 1, "invalid": 0, "error": 1},
-        "results": [r.to_dict() for r in report.results]}, indent=2, ensure_ascii=False) + "\n"
-    assert render_json(report) == whole
+        "results": rows}
+    text = render_json(report)
+    assert json.loads(text) == whole
+    assert list(json.loads(text)["results"][0])[-4:] == ["evidence", "evidence_omitted",
+                                                         "same_evidence_as", "decision"]
     with SpooledResults(report.results) as spooled:
         streamed = batch.batch_report(BANK, spooled, seed=3, counts=spooled.counts)
         out = _Text()
         write_json(streamed, out)
-    assert out.text == whole
+    assert out.text == text
 
 
 def test_the_json_of_an_empty_batch() -> None:
@@ -174,7 +181,7 @@ def test_iter_submissions_raises_before_iterating(tmp_path: Path) -> None:
         iter_submissions(tmp_path / "missing.csv")
 
 
-@pytest.mark.parametrize(("option", "kept"), [([], [0, 21]), (["--evidence", "all"], [21, 21]),
+@pytest.mark.parametrize(("option", "kept"), [([], [0, 2]), (["--evidence", "all"], [21, 21]),
                                               (["--evidence", "none"], [0, 0])])
 def test_grade_command_keeps_failing_evidence_by_default(tmp_path: Path, option: list[str],
                                                          kept: list[int],
@@ -188,6 +195,9 @@ def test_grade_command_keeps_failing_evidence_by_default(tmp_path: Path, option:
                  str(answers), "--format", "json", *option])
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and [r["verdict"] for r in data["results"]] == ["pass", "fail"]
-    # the given point and the 20 random points (--points 20) of each answer kept
+    # all: the given point and the 20 random points (--points 20) of each answer kept;
+    # failing: the given point and the first where x(wx-y) disagrees, 19 left out
     assert [len(r["evidence"]) for r in data["results"]] == kept
+    omitted = data["results"][1]["evidence_omitted"]
+    assert omitted == ({"points": 19, "disagree": 19} if kept == [0, 2] else None)
     assert data["settings"]["evidence"] == (option[1] if option else "failing")

@@ -93,7 +93,8 @@ def test_json_schema_and_bytes(report: BatchReport) -> None:
     assert [r["row"] for r in data["results"]] == [1, 2, 3, 4, 5, 6, 7]
     assert list(data["results"][0]) == ["row", "student", "problem", "question", "answer",
                                         "verdict", "diagnosis", "feedback", "understood_as",
-                                        "expected", "evidence", "decision"]
+                                        "expected", "evidence", "evidence_omitted",
+                                        "same_evidence_as", "decision"]
     again = grade_batch(BANK, ROWS, seed=3, workers=2, grader=echo_grade)
     assert render_json(again) == text
 

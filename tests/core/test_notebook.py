@@ -87,7 +87,7 @@ def test_renderers_are_exposed_by_gradcheck_report(report: BatchReport) -> None:
     assert renderers.render_text(report).startswith("row  student")
     check = gradcheck.check([gradcheck.load_problem(SEEDS / "neuron-product.toml")])
     assert renderers.render_text(check).startswith("problem")
-    assert renderers.render_json(report).startswith('{\n  "schema": "gradcheck/grade-report/1"')
+    assert renderers.render_json(report).startswith('{\n  "schema": "gradcheck/grade-report/2"')
     for name in renderers.__all__:
         assert getattr(renderers, name) is not None
 

@@ -49,7 +49,12 @@ def test_the_grade_command_passes_the_seed_through(capsys) -> None:
                  "--seed", "7", "--format", "json"])
     assert code == 0
     shown = json.loads(capsys.readouterr().out)["results"][0]["evidence"]
-    assert shown == [e.to_dict() for e in grade(LINEAR, "dloss_dw", "2x(wx-y)", seed=7).evidence]
+    seven = grade(LINEAR, "dloss_dw", "2x(wx-y)", seed=7).evidence
+    assert len(shown) == len(seven) == 21
+    for s, e in zip(shown, seven, strict=True):  # the JSON writes 12 significant digits
+        assert list(s["point"]) == [name for name, _ in e.point]
+        assert np.allclose(list(s["point"].values()), [v for _, v in e.point], rtol=1e-11, atol=0)
+        assert np.isclose(s["expected"], e.expected, rtol=1e-11, atol=0)
 
 
 def test_check_json_keeps_file_then_question_order(capsys) -> None:
