@@ -187,8 +187,23 @@ def _missing_factors(problem: Problem, question: Question) -> list[tuple[str, st
                     continue
                 text = " * ".join(_unit_labels(subset, units, edges))
                 found.setdefault(product, (edges[subset[0][0]][1],
-                                           f"{text} = {sympy.sstr(product)}", product))
+                                           f"{text}{_shown(product)}", product))
     return list(found.values())
+
+
+SHOWN_NODES = 40  # a partial product larger than this is named by its edges only
+
+
+def _shown(product: sympy.Expr) -> str:
+    """`` = formula`` for a label, when the formula is short enough to read in feedback.
+
+    Printing every partial product of a long path (an RNN unrolled 10 steps) cost a
+    quarter of a bank's preparation, for formulas no student would read.
+    """
+    for n, _ in enumerate(sympy.preorder_traversal(product)):
+        if n >= SHOWN_NODES:
+            return ""
+    return f" = {sympy.sstr(product)}"
 
 
 def _unit_labels(subset: tuple[tuple[int, str, sympy.Expr], ...],
