@@ -307,26 +307,29 @@ def gradient_steps(problem: Problem) -> dict[str, str]:
     for name, expr in stages.items():
         if not expr.is_Add:
             continue
-        for before in (a for a in expr.args if a.is_Symbol and a.name in names):
-            keep = [before.name]
-            full_rest = expand(problem, expr - before, keep=keep)
-            if full_rest == 0 or not full_rest.has(before):
-                continue
-            w = before
-            for other, body in stages.items():
-                closed = expand(problem, body, keep=keep)
-                if other == name or not closed.has(w):
-                    continue
-                grad = differentiate(closed, w)
-                if grad == 0:
-                    continue
-                rate = sympy.cancel(full_rest / grad)
-                if not rate.has(w) and rate.free_symbols and rate.could_extract_minus_sign():
-                    steps[name] = before.name
-                    break
-            if name in steps:
-                break
+        before = next((a for a in expr.args if a.is_Symbol and a.name in names
+                       and _is_step(problem, name, expr, a, stages)), None)
+        if before is not None:
+            steps[name] = before.name
     return steps
+
+
+def _is_step(problem: Problem, name: str, expr: sympy.Expr, w: sympy.Symbol,
+             stages: dict[str, sympy.Expr]) -> bool:
+    """Whether ``expr - w`` is a negative rate times d L / d w for some other stage L."""
+    update = expand(problem, expr - w, keep=[w.name])
+    if update == 0 or not update.has(w):
+        return False
+    for other, body in stages.items():
+        if other == name:
+            continue
+        grad = differentiate(expand(problem, body, keep=[w.name]), w)
+        if grad == 0:
+            continue
+        rate = sympy.cancel(update / grad)
+        if not rate.has(w) and rate.free_symbols and rate.could_extract_minus_sign():
+            return True
+    return False
 
 
 def _stale_alternatives(problem: Problem, question: Question, cut: list[str],
