@@ -25,7 +25,6 @@ from typing import Any
 
 import mpmath
 import numpy as np
-import scipy.special
 import sympy
 
 from gradcheck.backends import torch_ops as T
@@ -35,6 +34,23 @@ __all__ = ["BY_NAME", "OPS", "PARSE_ONLY", "Op", "ParseOnly", "evalf_form", "kin
            "refusals", "sympy_ops", "torch_table"]
 
 Impl = Callable[..., Any]
+
+
+def _scipy() -> Any:
+    """scipy.special, imported on first use: importing it costs 0.4 s of every process's
+    start-up, and most problems never call one of its functions."""
+    import scipy.special
+
+    return scipy.special
+
+
+def _special(name: str) -> Impl:
+    """The scipy.special function ``name``, looked up when first called."""
+    def call(*args: Any) -> Any:
+        return getattr(_scipy(), name)(*args)
+
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 @dataclass(frozen=True)
@@ -110,23 +126,23 @@ def _np_gamma(x: Any) -> Any:
     # scipy's complex gamma is NaN for Re(z) < 0: the reflection formula there keeps the
     # complex step's tiny imaginary part exact (exp(loggamma) would drown it in rounding).
     if np.iscomplexobj(x):
-        reflected = np.pi / (np.sin(np.pi * x) * scipy.special.gamma(1 - x))
-        return np.where(x.real < 0.5, reflected, scipy.special.gamma(x))
-    return scipy.special.gamma(x)
+        reflected = np.pi / (np.sin(np.pi * x) * _scipy().gamma(1 - x))
+        return np.where(x.real < 0.5, reflected, _scipy().gamma(x))
+    return _scipy().gamma(x)
 
 
 def _np_polygamma(n: Any, x: Any) -> Any:
     if np.iscomplexobj(x) and n == 0:
-        return scipy.special.psi(x)
-    return scipy.special.polygamma(np.asarray(n).astype(int), x)
+        return _scipy().psi(x)
+    return _scipy().polygamma(np.asarray(n).astype(int), x)
 
 
 def _np_zeta(s: Any, a: Any = None) -> Any:
-    return scipy.special.zeta(s) if a is None else scipy.special.zeta(s, a)
+    return _scipy().zeta(s) if a is None else _scipy().zeta(s, a)
 
 
 def _np_lambertw(x: Any, k: Any = 0) -> Any:
-    w = scipy.special.lambertw(x, int(k))
+    w = _scipy().lambertw(x, int(k))
     if np.iscomplexobj(x):
         return w
     # Off the real branch (x < -1/e, or branch -1 for x > 0) the value is complex: undefined.
@@ -228,14 +244,14 @@ OPS: tuple[Op, ...] = (
     Op("ceiling", (sympy.ceiling,), ("ceiling",), analytic=False, kink=True, numpy=np.ceil,
        torch=lambda t, x: t.ceil(x), mpmath=mpmath.ceil),
     # special functions
-    _row("erf", sympy.erf, scipy.special.erf, lambda t, x: t.special.erf(x), mpmath.erf),
-    _row("erfc", sympy.erfc, scipy.special.erfc, lambda t, x: t.special.erfc(x), mpmath.erfc),
-    _row("erfinv", sympy.erfinv, scipy.special.erfinv, lambda t, x: t.special.erfinv(x),
+    _row("erf", sympy.erf, _special("erf"), lambda t, x: t.special.erf(x), mpmath.erf),
+    _row("erfc", sympy.erfc, _special("erfc"), lambda t, x: t.special.erfc(x), mpmath.erfc),
+    _row("erfinv", sympy.erfinv, _special("erfinv"), lambda t, x: t.special.erfinv(x),
          mpmath.erfinv, analytic=False),
-    _row("erfcinv", sympy.erfcinv, scipy.special.erfcinv, T.erfcinv,
+    _row("erfcinv", sympy.erfcinv, _special("erfcinv"), T.erfcinv,
          lambda x: mpmath.erfinv(1 - x), analytic=False, evalf=lambda x: sympy.erfinv(1 - x)),
     _row("gamma", sympy.gamma, _np_gamma, T.gamma, mpmath.gamma, bounded=(0,)),
-    _row("loggamma", sympy.loggamma, scipy.special.loggamma, T.loggamma, mpmath.loggamma,
+    _row("loggamma", sympy.loggamma, _special("loggamma"), T.loggamma, mpmath.loggamma,
          bounded=(0,)),
     Op("factorial", (sympy.factorial,), ("factorial",), rewrite=lambda x: sympy.gamma(x + 1),
        mpmath=mpmath.factorial, bounded=(0,)),
@@ -245,22 +261,22 @@ OPS: tuple[Op, ...] = (
     Op("polygamma", (sympy.polygamma,), ("polygamma",), (2, 2), analytic=False,
        numpy=_np_polygamma, torch=T.polygamma, mpmath=mpmath.polygamma, bounded=(0,)),
     Op("lowergamma", (sympy.lowergamma,), ("lowergamma",), (2, 2), analytic=False,
-       numpy=lambda s, x: scipy.special.gammainc(s, x) * scipy.special.gamma(s),
+       numpy=lambda s, x: _scipy().gammainc(s, x) * _scipy().gamma(s),
        torch=T.lowergamma, mpmath=lambda s, x: mpmath.gammainc(s, 0, x), bounded=(0,)),
     Op("uppergamma", (sympy.uppergamma,), ("uppergamma",), (2, 2), analytic=False,
-       numpy=lambda s, x: scipy.special.gammaincc(s, x) * scipy.special.gamma(s),
+       numpy=lambda s, x: _scipy().gammaincc(s, x) * _scipy().gamma(s),
        torch=T.uppergamma, mpmath=lambda s, x: mpmath.gammainc(s, x), bounded=(0,)),
     Op("zeta", (sympy.zeta,), ("zeta",), (1, 2), analytic=False, numpy=_np_zeta,
        torch=T.zeta, mpmath=lambda s, a=1: mpmath.zeta(s, a), bounded=(0,)),
     Op("besselj", (sympy.besselj,), ("besselj",), (2, 2), analytic=False,
-       numpy=scipy.special.jv, mpmath=mpmath.besselj, bounded=(0,), refused=_NO_TORCH_JY),
+       numpy=_special("jv"), mpmath=mpmath.besselj, bounded=(0,), refused=_NO_TORCH_JY),
     Op("bessely", (sympy.bessely,), ("bessely",), (2, 2), analytic=False,
-       numpy=scipy.special.yv, mpmath=mpmath.bessely, bounded=(0,), refused=_NO_TORCH_JY),
+       numpy=_special("yv"), mpmath=mpmath.bessely, bounded=(0,), refused=_NO_TORCH_JY),
     Op("besseli", (sympy.besseli,), ("besseli",), (2, 2), analytic=False,
-       numpy=scipy.special.iv, torch=T.besseli, mpmath=mpmath.besseli, bounded=(0,)),
+       numpy=_special("iv"), torch=T.besseli, mpmath=mpmath.besseli, bounded=(0,)),
     Op("besselk", (sympy.besselk,), ("besselk",), (2, 2), analytic=False,
-       numpy=scipy.special.kv, torch=T.besselk, mpmath=mpmath.besselk, bounded=(0,)),
-    Op("Ei", (sympy.Ei,), ("Ei",), analytic=False, numpy=scipy.special.expi, mpmath=mpmath.ei,
+       numpy=_special("kv"), torch=T.besselk, mpmath=mpmath.besselk, bounded=(0,)),
+    Op("Ei", (sympy.Ei,), ("Ei",), analytic=False, numpy=_special("expi"), mpmath=mpmath.ei,
        refused=_NO_TORCH_EI),
     Op("LambertW", (sympy.LambertW,), ("LambertW",), (1, 2), analytic=False,
        numpy=_np_lambertw, mpmath=lambda x, k=0: mpmath.lambertw(x, int(k)),
