@@ -20,7 +20,7 @@ plus 3% junk, for 300 students, so answers repeat as in a real class. Then:
     python benchmarks/bench_batch.py [--rows 10000,100000,1000000] [--formats csv,json]
                                      [--workers 1,2] [--dask] [--skip-direct] [--distinct 2000]
                                      [--json-sizes] [--json-distinct 10000]
-                                     [--breakdown]
+                                     [--breakdown] [--bank problems/seeds]
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from gradcheck.problem import Problem
 from gradcheck.submissions import Submission, read_submissions
 
 ROOT = Path(__file__).resolve().parents[1]
+BANK = ROOT / "problems"  # --bank: the problems the class answers
 JUNK = ["", "x +", "(((", "z*q", "__import__('os')", "2*", "9**9**9**9", "1/0"]
 
 
@@ -132,7 +133,7 @@ def speedup(bank: tuple[Problem, ...], rows: int, workers: list[int]) -> None:
 
 def run_cli(path: Path, fmt: str, workers: int, out: Path, extra: list[str]) -> tuple[float, float, int]:
     """(wall s, CPU s, peak RSS in MB) of ``gradcheck grade`` and its workers."""
-    cmd = [sys.executable, "-m", "gradcheck", "grade", "--bank", str(ROOT / "problems"),
+    cmd = [sys.executable, "-m", "gradcheck", "grade", "--bank", str(BANK),
            "--submissions", str(path), "--format", fmt, "--output", str(out), "--workers",
            str(workers), "--exit-zero", "--quiet", *extra]
     start = time.perf_counter()
@@ -278,7 +279,7 @@ import csv, time
 t0 = time.process_time()
 import gradcheck.batch, gradcheck.grading, gradcheck.loader, gradcheck.report.grades
 t1 = time.process_time()
-bank = gradcheck.loader.load_bank([{str(ROOT / "problems")!r}])
+bank = gradcheck.loader.load_bank([{str(BANK)!r}])
 t2 = time.process_time()
 by_id = {{p.id: p for p in bank}}
 with open({str(path)!r}, encoding="utf-8", newline="") as handle:
@@ -310,6 +311,9 @@ def main() -> None:
     parser.add_argument("--formats", default="text,json,csv,junit,html")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bank", default=str(ROOT / "problems"),
+                        help="the problems the class answers (default: the whole bank; "
+                             "problems/seeds is the class the issue measured)")
     parser.add_argument("--dask", action="store_true", help="also on a 2-worker LocalCluster")
     parser.add_argument("--skip-direct", action="store_true",
                         help="skip the in-process comparison and the repeat cost")
@@ -323,7 +327,9 @@ def main() -> None:
     parser.add_argument("--breakdown", action="store_true",
                         help="where one worker's CPU goes (imports, bank, questions, answers)")
     args = parser.parse_args()
-    bank = load_bank([ROOT / "problems"])
+    global BANK
+    BANK = Path(args.bank).resolve()
+    bank = load_bank([BANK])
     sizes = [int(n) for n in args.rows.split(",")]
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
