@@ -22,7 +22,7 @@ from gradcheck.derivation import adjoint_program, local_gradients, needed, reach
 from gradcheck.errors import UnsupportedFunctionError
 from gradcheck.points import draw, number, rng_for
 from gradcheck.problem import Problem, Question, sym
-from gradcheck.tape import build_tape
+from gradcheck.tape import Tape, build_tape
 from gradcheck.truth import BACKEND, Reference
 
 __all__ = ["alternatives", "case", "warm"]
@@ -74,14 +74,21 @@ def alternatives(ref: Reference) -> tuple[Any, ...]:
     # Compiled over the stage graph (stages and adjoints as bindings), never expanded: the
     # expanded forms grow exponentially with the depth of the graph.
     forward = program or tuple((sym(s.name), s.expr) for s in problem.stages)
-    for i, group in enumerate(groups):
-        # An alternative gradcheck cannot compile (an unevaluated derivative) is left out.
-        usable = [g for g in group if _compiles(g[2], ref, forward)]
-        sizes[i] = len(usable)
-        named.extend(usable)
-    exprs = [question.of_expr, *(e for _, _, e in named)]
-    values = BACKEND.evaluate(build_tape(exprs, ref.target.symbols, needed(forward, exprs)),
-                              ref.points)
+    # Usually every alternative compiles: one tape for all of them. Only when that fails
+    # is each checked alone (an alternative gradcheck cannot compile, an unevaluated
+    # derivative, is left out); a tape compiles exactly when each of its outputs does.
+    exprs = [question.of_expr, *(e for group in groups for _, _, e in group)]
+    tape = _tape(exprs, ref, forward)
+    if tape is None:
+        for i, group in enumerate(groups):
+            usable = [g for g in group if _tape([g[2]], ref, forward) is not None]
+            sizes[i] = len(usable)
+            named.extend(usable)
+        exprs = [question.of_expr, *(e for _, _, e in named)]
+        tape = build_tape(exprs, ref.target.symbols, needed(forward, exprs))
+    else:
+        named = [g for group in groups for g in group]
+    values = BACKEND.evaluate(tape, ref.points)
     cands = [diagnosis.Candidate(n, lab, values[i + 1],
                                  constant=not reached_inputs(forward, [e]))
              for i, (n, lab, e) in enumerate(named)]
@@ -125,12 +132,12 @@ def _plugged(ref: Reference) -> tuple[diagnosis.Candidate, ...]:
                  for i, (n, v) in enumerate(named))
 
 
-def _compiles(expr: sympy.Expr, ref: Reference, forward: Any) -> bool:
+def _tape(exprs: list[sympy.Expr], ref: Reference, forward: Any) -> Tape | None:
+    """The expressions compiled over the question's program, or None if one cannot be."""
     try:
-        build_tape([expr], ref.target.symbols, needed(forward, [expr]))
+        return build_tape(exprs, ref.target.symbols, needed(forward, exprs))
     except (UnsupportedFunctionError, TypeError, ValueError, ArithmeticError):
-        return False
-    return True
+        return None
 
 
 def _stage_values(problem: Problem, question: Question) -> list[tuple[str, str, sympy.Expr]]:

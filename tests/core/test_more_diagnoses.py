@@ -188,3 +188,41 @@ def test_one_term_with_the_wrong_sign(tmp_path: Path) -> None:
     # The whole sign flipped is still the plain sign diagnosis.
     r = grade(p, "dw1_dw0", "-1 + 2*lr*x1^2")
     assert r.diagnosis == "sign" and "one term" not in r.feedback
+
+
+BESSEL = '''
+id = "bessel"
+[symbols.x]
+value = 1.5
+domain = [0.5, 3.0]
+[symbols.a]
+value = 0.5
+domain = [0.2, 1.5]
+[graph]
+h = "besselj(a, x)"
+loss = "h**2"
+[[questions]]
+id = "dloss_dx"
+of = "loss"
+wrt = "x"
+'''
+
+
+def test_an_alternative_that_cannot_compile_is_left_out_and_the_others_kept(tmp_path: Path) -> None:
+    # d loss / d a holds d besselj(a, x) / d a, which SymPy leaves unevaluated: no tape can
+    # run it, so that alternative is dropped; d loss / d h = 2 h stays, with the values
+    # scipy's jv gives by hand.
+    from scipy.special import jv
+
+    from gradcheck import candidates, truth
+
+    p = _load(tmp_path, BESSEL)
+    ref, _ = truth.reference(p, "dloss_dx", 0, 20)
+    _, stages, derivatives, missing, _, _ = candidates.alternatives(ref)
+    assert [d.name for d in derivatives] == ["h"]
+    assert [s.name for s in stages] == ["h"]
+    xs, a = ref.points[:, p.symbol_names.index("x")], ref.points[:, p.symbol_names.index("a")]
+    assert derivatives[0].values == pytest.approx(2 * jv(a, xs), rel=1e-12)
+    assert [m.label.split(" = ")[0] for m in missing] == ["d loss / d h", "d h / d x"]
+    r = grade(p, "dloss_dx", "2*h")
+    assert r.verdict == "fail" and r.diagnosis == "chain"
