@@ -471,23 +471,21 @@ def _slipped_locals(model: ArrayModel, q: ArrayQuestion, of_value: Matrix, expec
     The rows of ``graph_mistakes.MUTATIONS`` (sigmoid's value where sigmoid' belongs, relu'
     taken as 1, tanh' as 1 - tanh ...), applied to the entry-by-entry derivative.
     """
-    from gradcheck.graph_mistakes import MUTATIONS, mutated_derivatives
+    from gradcheck.graph_mistakes import MUTATIONS
 
     keep = q.wrt if model.stage(q.wrt) is not None else None
     f = model.compose(of_value, keep=keep)
     variables = list(entry_symbols(q.wrt, model.shape_of(q.wrt)))
     cells = list(f) if f.shape != (1, 1) else [f[0, 0]]
-    slipped = [({MUTATIONS.index(m): e for m, e in mutated_derivatives(fp, v)}, fp, v)
-               for fp in cells for v in variables]
+    slipped = [slips for fp in cells for slips in _mutated_row(fp, variables)]
+    forward = dict(zip(variables, model.composed[keep], strict=True)) if keep is not None else {}
     out = []
-    for k in sorted({k for slips, _, _ in slipped for k in slips}):
+    for k in sorted({k for slips in slipped for k in slips}):
         kind, function = MUTATIONS[k].kind, MUTATIONS[k].function
-        entries = [slips[k] if k in slips else sympy.diff(fp, v) for slips, fp, v in slipped]
-        rows, cols = (expected_m.rows, expected_m.cols)
-        m = Matrix(rows, cols, entries)
-        if keep is not None:
-            forward = dict(zip(variables, model.composed[keep], strict=True))
-            m = Matrix(rows, cols, [e.xreplace(forward) for e in m])
+        # An entry no slip touches is the truth's own entry (d fp / d v, forward values put in).
+        entries = [slips[k].xreplace(forward) if k in slips else right
+                   for slips, right in zip(slipped, expected_m, strict=True)]
+        m = Matrix(expected_m.rows, expected_m.cols, entries)
         if m == expected_m:
             continue
         says = MUTATIONS[k].says.format(u="u")
@@ -500,6 +498,44 @@ def _slipped_locals(model: ArrayModel, q: ArrayQuestion, of_value: Matrix, expec
                     f"written as {says}.")
         out.append((kind, text, m))
     return out
+
+
+def _mutated_row(expr: sympy.Expr, variables: list[sympy.Symbol]) -> list[dict[int, sympy.Expr]]:
+    """``graph_mistakes.mutated_derivatives(expr, v)`` for each v, as {row of MUTATIONS: formula}.
+
+    The same chain rule (every site of the function with a known slip replaced by a symbol s,
+    d body / d v + sum of d body / d s * wrong * d u / d v), with what does not depend on v
+    derived once: d body / d s per set of sites, d body / d v per function, not per mutation.
+    """
+    from gradcheck.graph_mistakes import MUTATIONS, _sites
+
+    bodies: dict[tuple[sympy.Expr, ...], tuple[list[sympy.Dummy], sympy.Expr, list[sympy.Expr]]] = {}
+    rows = []
+    for v in variables:
+        sites = [(e, name, u) for e, name, u in _sites(expr, v) if name != "power"]
+        found: dict[int, sympy.Expr] = {}
+        for function in dict.fromkeys(m.function for m in MUTATIONS):
+            mine = [(e, u) for e, name, u in sites if name == function]
+            if not mine:
+                continue
+            key = tuple(e for e, _ in mine)
+            if key not in bodies:
+                dummies = [sympy.Dummy("s") for _ in mine]
+                body = expr.xreplace({e: d for (e, _), d in zip(mine, dummies, strict=True)})
+                bodies[key] = (dummies, body, [sympy.diff(body, d) for d in dummies])
+            dummies, body, by_site = bodies[key]
+            base = sympy.diff(body, v)
+            inner = [sympy.diff(u, v) for _, u in mine]
+            back = {d: e for (e, _), d in zip(mine, dummies, strict=True)}
+            for k, mutation in enumerate(MUTATIONS):
+                if mutation.function != function:
+                    continue
+                mutated = base
+                for (e, u), outer, du in zip(mine, by_site, inner, strict=True):
+                    mutated += outer * mutation.wrong(u, e) * du
+                found[k] = mutated.xreplace(back)
+        rows.append(found)
+    return rows
 
 
 def _terms(model: ArrayModel, of: str) -> list[tuple[int, str]]:
