@@ -12,6 +12,7 @@ exact rationals): an answer equal to about 7 digits but not equal fails.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -23,7 +24,7 @@ from gradcheck.arrays import algebra as A
 from gradcheck.arrays.derivation import Points, derivative, draw_points, evaluate, exact, truth
 from gradcheck.arrays.model import ArrayModel, ArrayQuestion, entry_symbols
 from gradcheck.arrays.reader import TEACHER_LIMITS, _tokenize, read
-from gradcheck.deadline import Timeout, deadline
+from gradcheck.deadline import Timeout, deadline, paused
 from gradcheck.errors import ExpressionError, UnsupportedFunctionError
 from gradcheck.points import format_point, label, rng_for
 from gradcheck.problem import Problem
@@ -35,6 +36,8 @@ CONFIRM_POINTS = 2
 CONFIRM_RTOL = 1e-20
 _ALTERNATIVES: dict[tuple[int, str], list[tuple[str, str, Matrix]]] = {}
 _ANSWERS: dict[tuple[Any, ...], tuple[Problem, GradeResult]] = {}
+_PREPARED: dict[tuple[Any, ...], tuple[Problem, _Prepared]] = {}
+QUESTION_BUDGET = 30.0  # seconds to prepare one question's points and alternatives (once)
 
 
 def shape_text(shape: tuple[int, int]) -> str:
@@ -159,6 +162,7 @@ class _Compare:
 
     def __init__(self, problem: Problem, q: ArrayQuestion, expected_m: Matrix, seed: int, n: int) -> None:
         self.problem = problem
+        self.exact_want: dict[int, np.ndarray] = {}    # point index -> the truth there in 40 digits
         self.expected_m = expected_m
         raw = draw_points(problem, q.id, seed, 3 * n + 3)
         (values,) = evaluate(problem, [expected_m], raw.values)
@@ -190,7 +194,8 @@ class _Compare:
 
 def _decide(problem: Problem, q: ArrayQuestion, expected_m: Matrix, got_m: Matrix, understood: str,
             answer: str, base: dict[str, Any], seed: int, n: int, label_q: str) -> GradeResult:
-    cmp = _Compare(problem, q, expected_m, seed, n)
+    prepared = _prepare(problem, q, expected_m, seed, n)
+    cmp = prepared.cmp
     if len(cmp.pts.values) == 0:
         return GradeResult(verdict="error", feedback=f"Cannot grade: {label_q} is undefined at every point "
                            "of the domains; fix the problem's domains.", **base)
@@ -204,7 +209,7 @@ def _decide(problem: Problem, q: ArrayQuestion, expected_m: Matrix, got_m: Matri
     evidence = _evidence(cmp, got, errors, worst)
     where = f"{len(cmp.pts.values)} points"
     if np.all(errors <= RTOL):
-        near = _confirm(problem, q, expected_m, got_m, seed)
+        near = _confirm(problem, prepared.confirm, got_m)
         if near is None:
             return GradeResult(verdict="pass", feedback=f"Correct: your answer equals {label_q} "
                                f"({shape_text(want_shape)}) at {where}, confirmed in high precision.",
@@ -229,21 +234,20 @@ def _refine(problem: Problem, cmp: _Compare, expected_m: Matrix, got_m: Matrix,
     suspect = np.flatnonzero(((errors > RTOL / 100) & (errors < 1e-2)) | ~np.isfinite(errors))[:4]
     errors = errors.copy()
     for k in suspect:
-        want = exact(problem, expected_m, cmp.pts.values[k])
+        want = cmp.exact_want.get(int(k))
+        if want is None:
+            with paused():  # the truth's numbers belong to the question: kept for the next answer
+                want = cmp.exact_want[int(k)] = exact(problem, expected_m, cmp.pts.values[k])
         have = exact(problem, got_m, cmp.pts.values[k])
         if np.all(np.isfinite(want)):
             errors[k] = _rel(have, want) if np.any(want != 0) else float(np.linalg.norm(have))
     return errors
 
 
-def _confirm(problem: Problem, q: ArrayQuestion, expected_m: Matrix, got_m: Matrix, seed: int) -> int | None:
+def _confirm(problem: Problem, secret: tuple[tuple[np.ndarray, np.ndarray], ...],
+             got_m: Matrix) -> int | None:
     """None when the answer equals the truth at secret points in 40 digits; else the digits it agrees to."""
-    rng = rng_for(seed, problem.id, q.id, "confirm")
-    lows = np.array([s.domain[0] for s in problem.symbols])
-    highs = np.array([s.domain[1] for s in problem.symbols])
-    for _ in range(CONFIRM_POINTS):
-        point = lows + (highs - lows) * rng.random(len(lows))
-        want = exact(problem, expected_m, point)
+    for point, want in secret:
         if not np.all(np.isfinite(want)):
             continue
         have = exact(problem, got_m, point)
@@ -251,6 +255,47 @@ def _confirm(problem: Problem, q: ArrayQuestion, expected_m: Matrix, got_m: Matr
         if err > CONFIRM_RTOL and err > 1e-15:
             return max(1, int(-np.log10(err))) if err > 0 else None
     return None
+
+
+def _secret_points(problem: Problem, q: ArrayQuestion, expected_m: Matrix,
+                   seed: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The confirmation's secret points and the truth there in 40 digits."""
+    rng = rng_for(seed, problem.id, q.id, "confirm")
+    lows = np.array([s.domain[0] for s in problem.symbols])
+    highs = np.array([s.domain[1] for s in problem.symbols])
+    out = []
+    for _ in range(CONFIRM_POINTS):
+        point = lows + (highs - lows) * rng.random(len(lows))
+        out.append((point, exact(problem, expected_m, point)))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What grading an answer needs of its question, built once per question, seed and points."""
+
+    cmp: _Compare
+    confirm: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+
+def _prepare(problem: Problem, q: ArrayQuestion, expected_m: Matrix, seed: int, n: int) -> _Prepared:
+    """The question's comparison points, secret points and diagnosis alternatives (cached).
+
+    Built with the running answer's timer paused, on the question's own budget: this work
+    belongs to the question, not to the answer that happens to come first.
+    """
+    key = (id(problem), q.id, seed, n)
+    hit = _PREPARED.get(key)
+    if hit is not None and hit[0] is problem:
+        return hit[1]
+    with paused(), deadline(QUESTION_BUDGET):
+        cmp = _Compare(problem, q, expected_m, seed, n)
+        confirm = _secret_points(problem, q, expected_m, seed) if len(cmp.pts.values) else ()
+        prepared = _Prepared(cmp=cmp, confirm=confirm)
+    _PREPARED[key] = (problem, prepared)
+    if len(_PREPARED) > 256:
+        _PREPARED.pop(next(iter(_PREPARED)))
+    return prepared
 
 
 def _evidence(cmp: _Compare, got: np.ndarray, errors: np.ndarray, worst: int) -> tuple[Evidence, ...]:
@@ -426,23 +471,21 @@ def _slipped_locals(model: ArrayModel, q: ArrayQuestion, of_value: Matrix, expec
     The rows of ``graph_mistakes.MUTATIONS`` (sigmoid's value where sigmoid' belongs, relu'
     taken as 1, tanh' as 1 - tanh ...), applied to the entry-by-entry derivative.
     """
-    from gradcheck.graph_mistakes import MUTATIONS, mutated_derivatives
+    from gradcheck.graph_mistakes import MUTATIONS
 
     keep = q.wrt if model.stage(q.wrt) is not None else None
     f = model.compose(of_value, keep=keep)
     variables = list(entry_symbols(q.wrt, model.shape_of(q.wrt)))
     cells = list(f) if f.shape != (1, 1) else [f[0, 0]]
-    slipped = [({MUTATIONS.index(m): e for m, e in mutated_derivatives(fp, v)}, fp, v)
-               for fp in cells for v in variables]
+    slipped = [slips for fp in cells for slips in _mutated_row(fp, variables)]
+    forward = dict(zip(variables, model.composed[keep], strict=True)) if keep is not None else {}
     out = []
-    for k in sorted({k for slips, _, _ in slipped for k in slips}):
+    for k in sorted({k for slips in slipped for k in slips}):
         kind, function = MUTATIONS[k].kind, MUTATIONS[k].function
-        entries = [slips[k] if k in slips else sympy.diff(fp, v) for slips, fp, v in slipped]
-        rows, cols = (expected_m.rows, expected_m.cols)
-        m = Matrix(rows, cols, entries)
-        if keep is not None:
-            forward = dict(zip(variables, model.composed[keep], strict=True))
-            m = Matrix(rows, cols, [e.xreplace(forward) for e in m])
+        # An entry no slip touches is the truth's own entry (d fp / d v, forward values put in).
+        entries = [slips[k].xreplace(forward) if k in slips else right
+                   for slips, right in zip(slipped, expected_m, strict=True)]
+        m = Matrix(expected_m.rows, expected_m.cols, entries)
         if m == expected_m:
             continue
         says = MUTATIONS[k].says.format(u="u")
@@ -455,6 +498,44 @@ def _slipped_locals(model: ArrayModel, q: ArrayQuestion, of_value: Matrix, expec
                     f"written as {says}.")
         out.append((kind, text, m))
     return out
+
+
+def _mutated_row(expr: sympy.Expr, variables: list[sympy.Symbol]) -> list[dict[int, sympy.Expr]]:
+    """``graph_mistakes.mutated_derivatives(expr, v)`` for each v, as {row of MUTATIONS: formula}.
+
+    The same chain rule (every site of the function with a known slip replaced by a symbol s,
+    d body / d v + sum of d body / d s * wrong * d u / d v), with what does not depend on v
+    derived once: d body / d s per set of sites, d body / d v per function, not per mutation.
+    """
+    from gradcheck.graph_mistakes import MUTATIONS, _sites
+
+    bodies: dict[tuple[sympy.Expr, ...], tuple[list[sympy.Dummy], sympy.Expr, list[sympy.Expr]]] = {}
+    rows = []
+    for v in variables:
+        sites = [(e, name, u) for e, name, u in _sites(expr, v) if name != "power"]
+        found: dict[int, sympy.Expr] = {}
+        for function in dict.fromkeys(m.function for m in MUTATIONS):
+            mine = [(e, u) for e, name, u in sites if name == function]
+            if not mine:
+                continue
+            key = tuple(e for e, _ in mine)
+            if key not in bodies:
+                dummies = [sympy.Dummy("s") for _ in mine]
+                body = expr.xreplace({e: d for (e, _), d in zip(mine, dummies, strict=True)})
+                bodies[key] = (dummies, body, [sympy.diff(body, d) for d in dummies])
+            dummies, body, by_site = bodies[key]
+            base = sympy.diff(body, v)
+            inner = [sympy.diff(u, v) for _, u in mine]
+            back = {d: e for (e, _), d in zip(mine, dummies, strict=True)}
+            for k, mutation in enumerate(MUTATIONS):
+                if mutation.function != function:
+                    continue
+                mutated = base
+                for (e, u), outer, du in zip(mine, by_site, inner, strict=True):
+                    mutated += outer * mutation.wrong(u, e) * du
+                found[k] = mutated.xreplace(back)
+        rows.append(found)
+    return rows
 
 
 def _terms(model: ArrayModel, of: str) -> list[tuple[int, str]]:

@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import sympy
@@ -83,6 +84,9 @@ class ArrayModel:
     stages: tuple[ArrayStage, ...]
     questions: tuple[ArrayQuestion, ...]
     composed: Mapping[str, Matrix] = field(default_factory=dict)   # stage -> over inputs only
+    # Derived tables (names, stage maps), built once per model on first use: they depend on
+    # the fields above only, and rebuilding them for every answer was most of its CPU.
+    _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def symbol(self, name: str) -> ArraySymbol | None:
         return next((s for s in self.symbols if s.name == name), None)
@@ -103,9 +107,12 @@ class ArrayModel:
 
     def local_names(self) -> dict[str, Matrix]:
         """Names an expression may use: symbols (fixed ones as values) and stages (their entries)."""
-        names = {s.name: s.entries for s in self.symbols}
-        names.update({s.name: entry_symbols(s.name, s.shape) for s in self.stages})
-        return names
+        names = self._memo.get("local_names")
+        if names is None:
+            names = {s.name: s.entries for s in self.symbols}
+            names.update({s.name: entry_symbols(s.name, s.shape) for s in self.stages})
+            self._memo["local_names"] = names
+        return dict(names)
 
     def input_names(self) -> dict[str, Matrix]:
         """Names mapped to matrices over the free inputs only (stages composed)."""
@@ -122,7 +129,15 @@ class ArrayModel:
         mapping = self.stage_map(keep)
         return Matrix(m.rows, m.cols, [v.xreplace(mapping) for v in m])
 
-    def stage_map(self, keep: str | None = None) -> dict[sympy.Symbol, sympy.Expr]:
+    def stage_map(self, keep: str | None = None) -> Mapping[sympy.Symbol, sympy.Expr]:
+        """Stage entry -> its definition over the inputs (stage ``keep`` left as its entries)."""
+        key = ("stage_map", keep)
+        mapping = self._memo.get(key)
+        if mapping is None:
+            mapping = self._memo[key] = MappingProxyType(self._stage_map(keep))
+        return mapping
+
+    def _stage_map(self, keep: str | None) -> dict[sympy.Symbol, sympy.Expr]:
         mapping: dict[sympy.Symbol, sympy.Expr] = {}
         for stage in self.stages:
             entries = entry_symbols(stage.name, stage.shape)
