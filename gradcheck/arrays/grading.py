@@ -304,7 +304,8 @@ def _prepare(problem: Problem, q: ArrayQuestion, expected_m: Matrix, seed: int, 
         with deadline(QUESTION_BUDGET):
             cmp = _Compare(problem, q, expected_m, seed, n)
             confirm = _secret_points(problem, q, expected_m, seed) if len(cmp.pts.values) else ()
-        prepared = _Prepared(cmp=cmp, confirm=confirm, known=_known(problem, q, cmp) if len(cmp.pts.values) else ())
+        known = _known(problem, q, cmp) if len(cmp.pts.values) else ()
+        prepared = _Prepared(cmp=cmp, confirm=confirm, known=known)
     _PREPARED[key] = (problem, prepared)
     if len(_PREPARED) > 256:
         _PREPARED.pop(next(iter(_PREPARED)))
