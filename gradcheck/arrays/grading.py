@@ -34,7 +34,6 @@ RTOL = 1e-6
 VALUE_RTOL = 1e-3
 CONFIRM_POINTS = 2
 CONFIRM_RTOL = 1e-20
-_ALTERNATIVES: dict[tuple[int, str], list[tuple[str, str, Matrix]]] = {}
 _ANSWERS: dict[tuple[Any, ...], tuple[Problem, GradeResult]] = {}
 _PREPARED: dict[tuple[Any, ...], tuple[Problem, _Prepared]] = {}
 QUESTION_BUDGET = 30.0  # seconds to prepare one question's points and alternatives (once)
@@ -221,7 +220,7 @@ def _decide(problem: Problem, q: ArrayQuestion, expected_m: Matrix, got_m: Matri
         point = format_point(label(cmp.pts.names, cmp.pts.values[worst]), 4)
         return GradeResult(verdict="fail", feedback=f"Your answer is undefined (or not real) at a point where "
                            f"{label_q} is defined, e.g. at {point}.", evidence=evidence, **base)
-    diagnosis, feedback = _diagnose(problem, q, cmp, got_m, got, answer, label_q)
+    diagnosis, feedback = _diagnose(problem, prepared, got_m, got, answer, label_q)
     if feedback is None:
         feedback = (f"Not right: your answer and {label_q} differ at {int(np.sum(errors > RTOL))} of "
                     f"{len(errors)} points (relative error {errors[worst]:.3g}).")
@@ -271,11 +270,24 @@ def _secret_points(problem: Problem, q: ArrayQuestion, expected_m: Matrix,
 
 
 @dataclass(frozen=True)
+class _Known:
+    """A known wrong answer of a question and its values at the comparison points (or the error
+    evaluating it raised, raised again when an answer is compared with it, as before)."""
+
+    diagnosis: str
+    feedback: str
+    shape: tuple[int, int]
+    values: np.ndarray | None
+    error: Exception | None = None
+
+
+@dataclass(frozen=True)
 class _Prepared:
     """What grading an answer needs of its question, built once per question, seed and points."""
 
     cmp: _Compare
     confirm: tuple[tuple[np.ndarray, np.ndarray], ...]
+    known: tuple[_Known, ...] | Exception   # an Exception: building them raised it
 
 
 def _prepare(problem: Problem, q: ArrayQuestion, expected_m: Matrix, seed: int, n: int) -> _Prepared:
@@ -288,10 +300,12 @@ def _prepare(problem: Problem, q: ArrayQuestion, expected_m: Matrix, seed: int, 
     hit = _PREPARED.get(key)
     if hit is not None and hit[0] is problem:
         return hit[1]
-    with paused(), deadline(QUESTION_BUDGET):
-        cmp = _Compare(problem, q, expected_m, seed, n)
-        confirm = _secret_points(problem, q, expected_m, seed) if len(cmp.pts.values) else ()
-        prepared = _Prepared(cmp=cmp, confirm=confirm)
+    with paused():
+        with deadline(QUESTION_BUDGET):
+            cmp = _Compare(problem, q, expected_m, seed, n)
+            confirm = _secret_points(problem, q, expected_m, seed) if len(cmp.pts.values) else ()
+        known = _known(problem, q, cmp) if len(cmp.pts.values) else ()
+        prepared = _Prepared(cmp=cmp, confirm=confirm, known=known)
     _PREPARED[key] = (problem, prepared)
     if len(_PREPARED) > 256:
         _PREPARED.pop(next(iter(_PREPARED)))
@@ -338,17 +352,16 @@ def _wrong_shape(problem: Problem, q: ArrayQuestion, cmp: _Compare, got_m: Matri
     return GradeResult(verdict="fail", feedback=f"{head}: expected {shape_text(want)}.", **base)
 
 
-def _diagnose(problem: Problem, q: ArrayQuestion, cmp: _Compare, got_m: Matrix, got: np.ndarray,
+def _diagnose(problem: Problem, prepared: _Prepared, got_m: Matrix, got: np.ndarray,
               answer: str, label_q: str) -> tuple[str | None, str | None]:
-    want = cmp.want
+    cmp = prepared.cmp
     rules: list[Callable[[], tuple[str | None, str | None]]] = [
         lambda: _scaled(cmp, got, label_q),
-        lambda: _transposed(cmp, got_m, label_q),
+        lambda: _transposed(cmp, got_m, got, label_q),
         lambda: _symmetric_only(problem, cmp, got_m, label_q),
         lambda: _swapped_products(problem, cmp, answer, label_q),
-        lambda: _alternative(problem, q, cmp, got_m, label_q),
+        lambda: _alternative(prepared, got_m, got),
     ]
-    del want
     for rule in rules:
         diagnosis, feedback = rule()
         if feedback is not None:
@@ -372,8 +385,9 @@ def _scaled(cmp: _Compare, got: np.ndarray, label_q: str) -> tuple[str | None, s
                       f"that comes down from a square, and the 1/n of a mean.")
 
 
-def _transposed(cmp: _Compare, got_m: Matrix, label_q: str) -> tuple[str | None, str | None]:
-    if got_m.rows == got_m.cols and got_m.rows > 1 and cmp.equal(got_m.T):
+def _transposed(cmp: _Compare, got_m: Matrix, got: np.ndarray, label_q: str) -> tuple[str | None, str | None]:
+    # The transpose's values are the answer's own, transposed (got_m has the truth's shape).
+    if got_m.rows == got_m.cols and got_m.rows > 1 and np.all(cmp.errors(got.transpose(0, 2, 1)) <= RTOL):
         return "transposed", (f"Your answer is the transpose of {label_q}: the right entries in the "
                               "wrong places. Check the order of the factors by dimension analysis.")
     return None, None
@@ -414,28 +428,45 @@ def _swapped_products(problem: Problem, cmp: _Compare, answer: str,
     return None, None
 
 
-def _alternative(problem: Problem, q: ArrayQuestion, cmp: _Compare, got_m: Matrix,
-                 label_q: str) -> tuple[str | None, str | None]:
-    for diagnosis, feedback, m in _alternatives(problem, q, cmp.expected_m):
-        if _same(cmp, got_m, m):
-            return diagnosis, feedback
+def _alternative(prepared: _Prepared, got_m: Matrix, got: np.ndarray) -> tuple[str | None, str | None]:
+    if isinstance(prepared.known, Exception):
+        raise prepared.known
+    cmp = prepared.cmp
+    for known in prepared.known:
+        if known.shape != got_m.shape:
+            continue
+        if known.error is not None:
+            raise known.error
+        assert known.values is not None
+        want = known.values
+        scale = np.maximum(np.linalg.norm(want.reshape(len(want), -1), axis=1), cmp.floor)
+        err = np.linalg.norm((got - want).reshape(len(want), -1), axis=1) / scale
+        if np.all(np.isfinite(err)) and np.all(err <= RTOL):
+            return known.diagnosis, known.feedback
     return None, None
 
 
-def _same(cmp: _Compare, a: Matrix, b: Matrix) -> bool:
-    if a.shape != b.shape:
-        return False
-    have, want = evaluate(cmp.problem, [a, b], cmp.pts.values)
-    scale = np.maximum(np.linalg.norm(want.reshape(len(want), -1), axis=1), cmp.floor)
-    err = np.linalg.norm((have - want).reshape(len(want), -1), axis=1) / scale
-    return bool(np.all(np.isfinite(err)) and np.all(err <= RTOL))
+def _known(problem: Problem, q: ArrayQuestion, cmp: _Compare) -> tuple[_Known, ...] | Exception:
+    """The question's known wrong answers with their values at the comparison points, built on
+    their own budget (none when it runs out)."""
+    try:
+        with deadline(QUESTION_BUDGET):
+            out = []
+            for diagnosis, feedback, m in _alternatives(problem, q, cmp.expected_m):
+                try:
+                    (values,) = evaluate(problem, [m], cmp.pts.values)
+                    out.append(_Known(diagnosis, feedback, m.shape, values))
+                except Exception as exc:  # noqa: BLE001 - raised for the answer that meets it
+                    out.append(_Known(diagnosis, feedback, m.shape, None, exc))
+            return tuple(out)
+    except Timeout:
+        return ()
+    except Exception as exc:  # noqa: BLE001 - raised for each answer that needs them, as before
+        return exc
 
 
 def _alternatives(problem: Problem, q: ArrayQuestion, expected_m: Matrix) -> list[tuple[str, str, Matrix]]:
     """Known wrong answers of this question: a missing additive term, the wrong variable, the forward value."""
-    key = (id(problem), q.id)
-    if key in _ALTERNATIVES:
-        return _ALTERNATIVES[key]
     model: ArrayModel = problem.arrays
     names = model.local_names()
     label_q = _label(q)
@@ -460,7 +491,6 @@ def _alternatives(problem: Problem, q: ArrayQuestion, expected_m: Matrix) -> lis
     composed = model.compose(of_value)
     if composed.shape == expected_m.shape:
         out.append(("forward", f"This is the forward value of {q.of}, not its derivative.", composed))
-    _ALTERNATIVES[key] = out
     return out
 
 

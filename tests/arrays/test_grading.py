@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -127,3 +129,18 @@ def test_same_answer_and_seed_give_equal_results_and_seeds_differ() -> None:
 def test_unknown_question_is_an_error_row() -> None:
     result = grade(load_problem(LAYER), "dQ", "X")
     assert result.verdict == "error" and "dW" in result.feedback
+
+
+def test_a_questions_known_mistakes_are_not_charged_to_the_answers_time_limit(monkeypatch) -> None:
+    from gradcheck.arrays import grading as array_grading
+
+    built = array_grading._alternatives
+
+    def slow(*args):  # a question whose known mistakes take longer than an answer may
+        time.sleep(0.6)
+        return built(*args)
+
+    monkeypatch.setattr(array_grading, "_alternatives", slow)
+    problem = load_problem(MATRICES / "quadratic-form.toml")  # a fresh problem: nothing cached
+    result = grade(problem, "df_dx", "(A + A.T) @ x", time_limit=0.1)
+    assert (result.verdict, result.diagnosis) == ("fail", "missing-term"), result.feedback
