@@ -28,6 +28,7 @@ from gradcheck.tape import build_tape
 
 BACKEND = NumpyBackend()
 _CACHE: OrderedDict[tuple[int, str, str | None], Matrix] = OrderedDict()
+_DERIVATIVES: OrderedDict[tuple[int, Matrix, str, bool], tuple[ArrayModel, Matrix]] = OrderedDict()
 _PROGRAMS: OrderedDict[int, tuple[Matrix, tuple[sympy.Symbol, ...], highprec.Program]] = OrderedDict()
 
 
@@ -35,7 +36,20 @@ def derivative(model: ArrayModel, of: Matrix, wrt: str, *, substitute: bool = Tr
     """d(of)/d(wrt) over the inputs; ``of`` is over local names (stages as entries).
 
     With respect to a stage, its entries stay variables when ``substitute`` is False.
+    Kept per model: a question's truth is another question's known mistake (``wrt``).
     """
+    key = (id(model), of, wrt, substitute)
+    hit = _DERIVATIVES.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    out = _derivative(model, of, wrt, substitute)
+    _DERIVATIVES[key] = (model, out)
+    if len(_DERIVATIVES) > 256:
+        _DERIVATIVES.popitem(last=False)
+    return out
+
+
+def _derivative(model: ArrayModel, of: Matrix, wrt: str, substitute: bool) -> Matrix:
     keep = wrt if model.stage(wrt) is not None else None
     f = model.compose(of, keep=keep)
     shape = model.shape_of(wrt)
@@ -66,6 +80,7 @@ def truth(problem: Problem, question: ArrayQuestion) -> Matrix:
 
 def clear() -> None:
     _CACHE.clear()
+    _DERIVATIVES.clear()
 
 
 @dataclass(frozen=True)

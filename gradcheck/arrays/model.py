@@ -88,6 +88,10 @@ class ArrayModel:
     # the fields above only, and rebuilding them for every answer was most of its CPU.
     _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its derived tables (rebuilt on first use where it lands)."""
+        return {**self.__dict__, "_memo": {}}
+
     def symbol(self, name: str) -> ArraySymbol | None:
         return next((s for s in self.symbols if s.name == name), None)
 

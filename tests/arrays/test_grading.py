@@ -144,3 +144,14 @@ def test_a_questions_known_mistakes_are_not_charged_to_the_answers_time_limit(mo
     problem = load_problem(MATRICES / "quadratic-form.toml")  # a fresh problem: nothing cached
     result = grade(problem, "df_dx", "(A + A.T) @ x", time_limit=0.1)
     assert (result.verdict, result.diagnosis) == ("fail", "missing-term"), result.feedback
+
+
+def test_a_graded_problem_still_pickles_and_grades_the_same() -> None:
+    import pickle
+
+    problem = load_problem(MATRICES / "mlp-relu.toml")
+    first = grade(problem, "dL_dW1", "X.T @ ((S - y) @ W2.T) / 2")
+    copy = pickle.loads(pickle.dumps(problem))  # the Dask executor sends problems to its workers
+    again = grade(copy, "dL_dW1", "X.T @ ((S - y) @ W2.T) / 2")
+    assert again.verdict == first.verdict == "fail"
+    assert (again.feedback, again.evidence) == (first.feedback, first.evidence)
