@@ -9,6 +9,7 @@ them explains the answer.
 
 from __future__ import annotations
 
+from functools import lru_cache, partial
 from itertools import combinations
 from typing import Any
 
@@ -89,12 +90,14 @@ def alternatives(ref: Reference) -> tuple[Any, ...]:
     else:
         named = [g for group in groups for g in group]
     values = BACKEND.evaluate(tape, ref.points)
-    cands = [diagnosis.Candidate(n, lab, values[i + 1],
-                                 constant=not reached_inputs(forward, [e]))
-             for i, (n, lab, e) in enumerate(named)]
     out, start = [], 0
-    for size in sizes:
-        out.append(tuple(cands[start:start + size]))
+    for group, size in enumerate(sizes):
+        # A partial chain product's label reads `` = formula`` after it when the formula
+        # is short: printed only if feedback names it.
+        out.append(tuple(diagnosis.Candidate(n, lab, values[1 + i],
+                                             constant=not reached_inputs(forward, [e]),
+                                             shows=partial(_shown, e) if group == 2 else None)
+                         for i, (n, lab, e) in enumerate(named[start:start + size], start)))
         start += size
     return (values[0], *out, _graph(ref), _plugged(ref))
 
@@ -159,7 +162,8 @@ MAX_UNITS = 8  # more factors on a path than this: whole edges only (2^8 subsets
 
 
 def _missing_factors(problem: Problem, question: Question) -> list[tuple[str, str, sympy.Expr]]:
-    """Products of some (not all) local gradients along each path from ``of`` to ``wrt``.
+    """Products of some (not all) local gradients along each path from ``of`` to ``wrt``,
+    labelled by their edges (``_shown`` prints the product after the label).
 
     An edge through an activation of a compound argument, h = tanh(w1*x), counts as its
     two chain-rule parts, d h / d (w1*x) = 1 - tanh(w1*x)**2 and d (w1*x) / d w1 = x, so
@@ -193,14 +197,14 @@ def _missing_factors(problem: Problem, question: Question) -> list[tuple[str, st
                 if product in found:
                     continue
                 text = " * ".join(_unit_labels(subset, units, edges))
-                found.setdefault(product, (edges[subset[0][0]][1],
-                                           f"{text}{_shown(product)}", product))
+                found.setdefault(product, (edges[subset[0][0]][1], text, product))
     return list(found.values())
 
 
 SHOWN_NODES = 40  # a partial product larger than this is named by its edges only
 
 
+@lru_cache(maxsize=4096)
 def _shown(product: sympy.Expr) -> str:
     """`` = formula`` for a label, when the formula is short enough to read in feedback.
 
@@ -227,6 +231,7 @@ def _unit_labels(subset: tuple[tuple[int, str, sympy.Expr], ...],
     return texts
 
 
+@lru_cache(maxsize=4096)
 def _split_edge(expr: sympy.Expr | None, stage: str,
                 name: str) -> list[tuple[str, sympy.Expr]]:
     """d stage / d name as (d stage / d (u), d (u) / d name) for the smallest compound u

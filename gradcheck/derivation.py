@@ -20,9 +20,11 @@ is the stage's forward value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, wraps
+from typing import Any, TypeVar
 
 import sympy
 
@@ -30,6 +32,7 @@ from gradcheck.problem import Problem, Question, sym
 from gradcheck.tape import Tape, build_tape
 
 Assignment = tuple[sympy.Symbol, sympy.Expr]
+T = TypeVar("T")
 # Closed forms with more nodes than this (counted as a tree, every stage substituted)
 # are not built: a count, not a clock, so the outcome is the same on every machine.
 CLOSED_FORM_LIMIT = 20_000
@@ -153,6 +156,37 @@ class Derivation:
         raise AssertionError("unreachable")
 
 
+_MEMOS: list[OrderedDict[Any, Any]] = []
+
+
+def per_problem(size: int = 1024) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Memoise a pure function of a problem (and of hashable arguments after it).
+
+    The questions of one problem share its graph: its local gradients, its adjoints, its
+    gradient steps are worked out once, not once per question. Entries are keyed by the
+    problem object's id and hold the object, so an id is never mistaken for a newer
+    object's; ``clear_cache`` forgets them all.
+    """
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        memo: OrderedDict[Any, tuple[Problem, T]] = OrderedDict()
+        _MEMOS.append(memo)
+
+        @wraps(fn)
+        def memoised(problem: Problem, *args: Hashable) -> T:
+            key = (id(problem), *args)
+            hit = memo.get(key)
+            if hit is not None and hit[0] is problem:
+                memo.move_to_end(key)
+                return hit[1]
+            value = fn(problem, *args)
+            memo[key] = (problem, value)
+            if len(memo) > size:
+                memo.popitem(last=False)
+            return value
+        return memoised
+    return decorate
+
+
 def expand(problem: Problem, expr: sympy.Expr, keep: Iterable[str] = ()) -> sympy.Expr:
     """Replace stage names by their definitions, except the stages in ``keep``.
 
@@ -165,7 +199,11 @@ def expand(problem: Problem, expr: sympy.Expr, keep: Iterable[str] = ()) -> symp
     >>> expand(p, 3 * sym("u"))
     3*x**2
     """
-    kept = set(keep)
+    return _expand_kept(problem, sympy.sympify(expr), tuple(sorted(set(keep))))
+
+
+@per_problem(size=8192)
+def _expand_kept(problem: Problem, expr: sympy.Expr, kept: tuple[str, ...]) -> sympy.Expr:
     return _expand(tuple((sym(s.name), s.expr) for s in problem.stages if s.name not in kept),
                    expr)
 
@@ -192,6 +230,13 @@ def differentiate(expr: sympy.Expr, *wrt: sympy.Symbol) -> sympy.Expr:
     SymPy leaves ``Derivative(floor(x), x)`` unevaluated; it is 0 away from the jumps,
     and the check sets points at a jump aside (one-sided differences disagree there).
     """
+    return _differentiate(sympy.sympify(expr), wrt)
+
+
+@lru_cache(maxsize=4096)
+def _differentiate(expr: sympy.Expr, wrt: tuple[sympy.Symbol, ...]) -> sympy.Expr:
+    # Memoised: the questions of a problem differentiate the same expanded forms (the
+    # truth, an adjoint, a stage) again and again.
     result = sympy.diff(expr, *wrt)
     if not result.has(sympy.Derivative):
         return result
@@ -220,8 +265,13 @@ def _template_derivative(expr: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:
 
 
 def clear_cache() -> None:
-    """Forget the local gradients differentiated so far (for benchmarks of a cold start)."""
+    """Forget the local gradients differentiated so far and everything memoised per problem
+    (for benchmarks of a cold start)."""
     _template_derivative.cache_clear()
+    _differentiate.cache_clear()
+    _FREE.clear()
+    for memo in _MEMOS:
+        memo.clear()
 
 
 def derive(problem: Problem) -> Derivation:
@@ -230,7 +280,7 @@ def derive(problem: Problem) -> Derivation:
     return Derivation(
         problem=problem,
         local_gradients=grads,
-        targets=tuple(derive_question(problem, q, grads) for q in problem.questions),
+        targets=tuple(derive_question(problem, q) for q in problem.questions),
     )
 
 
@@ -239,15 +289,26 @@ def derive_question(problem: Problem, question: Question,
     """The function a question is about, over its input variables, and its derivatives,
     as a straight-line program (see the module docstring).
 
-    ``grads`` are the problem's local gradients when the caller has them already.
+    ``grads`` are the problem's local gradients when the caller has them already; without
+    them the Target is memoised per problem and question (the truth and the readable
+    formula share it, and its closed forms).
     """
+    if grads is None:
+        return _derive_question(problem, question)
+    return _derive(problem, question, grads)
+
+
+@per_problem(size=1024)
+def _derive_question(problem: Problem, question: Question) -> Target:
+    return _derive(problem, question, local_gradients(problem))
+
+
+def _derive(problem: Problem, question: Question, grads: Sequence[LocalGradient]) -> Target:
     stage_names = set(problem.stage_names)
     cut_names = tuple(dict.fromkeys(w for w in question.wrt if w in stage_names))
     variables = (*problem.symbol_names, *cut_names)
     stages = tuple((sym(s.name), s.expr) for s in problem.stages)
     forward = tuple(a for a in stages if a[0].name not in cut_names)
-    if grads is None:
-        grads = local_gradients(problem)
     local = {(g.stage, g.input): g.expr for g in grads}
     wrt = [sym(w) for w in question.wrt]
     function = question.of_expr
@@ -373,16 +434,31 @@ def _reaches(program: Sequence[Assignment], wrt: sympy.Symbol) -> set[sympy.Symb
     return found
 
 
+_FREE: dict[sympy.Basic, frozenset[sympy.Symbol]] = {}
+_FREE_SIZE = 1 << 16
+
+
+def free_symbols(expr: sympy.Basic) -> frozenset[sympy.Symbol]:
+    """``expr.free_symbols``, memoised: SymPy walks the whole tree on every call, and a
+    program's assignments are asked again for every expression compiled over them."""
+    found = _FREE.get(expr)
+    if found is None:
+        if len(_FREE) >= _FREE_SIZE:
+            _FREE.clear()
+        found = _FREE[expr] = frozenset(expr.free_symbols)
+    return found
+
+
 def needed(program: Sequence[Assignment], exprs: Iterable[sympy.Expr]) -> list[Assignment]:
     """The assignments the expressions use, directly or not, in program order."""
     want: set[sympy.Symbol] = set()
     for e in exprs:
-        want |= sympy.sympify(e).free_symbols
+        want |= free_symbols(sympy.sympify(e))
     keep = []
     for symbol, expr in reversed(program):
         if symbol in want:
             keep.append((symbol, expr))
-            want |= expr.free_symbols
+            want |= free_symbols(expr)
     return keep[::-1]
 
 
@@ -390,10 +466,10 @@ def reached_inputs(program: Sequence[Assignment], exprs: Iterable[sympy.Expr]) -
     bound = {s for s, _ in program}
     want: set[sympy.Symbol] = set()
     for e in exprs:
-        want |= sympy.sympify(e).free_symbols
+        want |= free_symbols(sympy.sympify(e))
     for symbol, expr in reversed(program):
         if symbol in want:
-            want |= expr.free_symbols
+            want |= free_symbols(expr)
     return frozenset(s.name for s in want - bound)
 
 
@@ -412,6 +488,7 @@ def _size(expr: sympy.Basic, sizes: Mapping[sympy.Basic, int]) -> int:
     return 1 + sum(_size(a, sizes) for a in expr.args)
 
 
+@per_problem(size=256)
 def local_gradients(problem: Problem) -> tuple[LocalGradient, ...]:
     """d stage / d input for every direct input of every stage, in graph order."""
     order = {name: i for i, name in enumerate((*problem.symbol_names, *problem.stage_names))}

@@ -27,7 +27,10 @@ SIMPLE_FACTORS = tuple(sorted({Fraction(p, q) for p in range(1, 5) for q in rang
 class Candidate:
     """Something the student may have written instead, with its values at the points.
 
-    ``name`` is the variable or stage it is about; ``label`` is how feedback names it.
+    ``name`` is the variable or stage it is about; ``label`` is how feedback names it, and
+    ``shows``, when set, what follows the label there (`` = 2*s``): worked out only when
+    feedback names the candidate (printing each of a question's partial products is
+    costly, and few are ever named); ``named`` is the two together.
     ``constant``: whether it is a constant formula (``d J / d v = 3``), when known; else
     it is judged from the values (impossible at a single point: read as not constant).
     ``kind``, ``text``, ``stage``, ``weak``: for a graph mistake (gradcheck.graph_mistakes),
@@ -43,6 +46,11 @@ class Candidate:
     text: str = ""
     stage: bool = False
     weak: bool = False
+    shows: Callable[[], str] | None = None
+
+    @property
+    def named(self) -> str:
+        return self.label if self.shows is None else f"{self.label}{self.shows()}"
 
 
 @dataclass(frozen=True)
@@ -191,7 +199,7 @@ def _factor_finding(case: Case, ratio: float) -> Finding:
     head = f"Off by a factor of {text}: your answer is {text} times {case.label}."
     m = _missing_constant(case, ratio)
     if m is not None:
-        return Finding("factor", f"{head} Did you forget the local gradient {m.label}?")
+        return Finding("factor", f"{head} Did you forget the local gradient {m.named}?")
     if abs(ratio - 0.5) <= case.rtol and case.square:
         hint = "Did you forget the 2 that comes down from a square (d s^2 / d s = 2 s)?"
     elif abs(ratio - 2) <= case.rtol:
@@ -203,11 +211,11 @@ def _factor_finding(case: Case, ratio: float) -> Finding:
                  and agrees(case.answer, d.values, case.rtol, case.atol)), None)
     if also is not None:
         # One number that is also another derivative: name that reading too (see wrt).
-        hint += f" Or is this {also.label}, the derivative with respect to {also.name}?"
+        hint += f" Or is this {also.named}, the derivative with respect to {also.name}?"
     if other is not None:
         # One number fits both readings (see chain): name the other one too.
         value = float(other.values[np.isfinite(other.values)][0])
-        hint += f" Or did you forget the local gradient {other.label}, which is {value:g} here?"
+        hint += f" Or did you forget the local gradient {other.named}, which is {value:g} here?"
     return Finding("factor", f"{head} {hint}")
 
 
@@ -241,9 +249,9 @@ def chain(case: Case) -> Finding | None:
     if constant is not None:
         # One number fits both: the constant reading is named too.
         also = (" (At a single point this also fits a forgotten constant local gradient, "
-                f"{constant.label}.)")
+                f"{constant.named}.)")
     return Finding("chain", f"A chain-rule factor is missing: your answer times the local "
-                            f"gradient {m.label} gives {case.label}. On the way back, "
+                            f"gradient {m.named} gives {case.label}. On the way back, "
                             f"multiply by every local gradient along the path.{also}")
 
 
@@ -264,7 +272,7 @@ def extra_gradient(case: Case) -> Finding | None:
             continue
         if agrees(case.answer, extra, case.rtol, case.atol):
             return Finding("extra-gradient", f"One local gradient too many: your answer is "
-                                             f"{case.label} times {m.label}. On the way back "
+                                             f"{case.label} times {m.named}. On the way back "
                                              "each edge's local gradient is multiplied in once; "
                                              "check whether an earlier local gradient already "
                                              "contains this one.")
@@ -277,7 +285,7 @@ def wrt(case: Case) -> Finding | None:
             ratio = _ratio(case) if case.single_point else None
             also = (f" (Or is it off by a factor of {fraction_text(ratio)}? One number fits "
                     "both.)" if ratio is not None else "")
-            return Finding("wrt", f"This is {d.label}, the derivative with respect to {d.name}; "
+            return Finding("wrt", f"This is {d.named}, the derivative with respect to {d.name}; "
                                   f"the question asks for {case.label}.{also}")
     return None
 
@@ -294,7 +302,7 @@ def extra_symbol(case: Case) -> Finding | None:
 def forward_stage(case: Case) -> Finding | None:
     for s in case.stages:
         if agrees(case.answer, s.values, case.rtol, case.atol):
-            return Finding("forward", f"This is the forward value of {s.label}, not a derivative: "
+            return Finding("forward", f"This is the forward value of {s.named}, not a derivative: "
                                       f"the backward pass computes {case.label}.")
     return None
 
@@ -360,7 +368,7 @@ def plugged(case: Case) -> Finding | None:
     """The truth with one variable already replaced by its value at the given point."""
     for p in case.plugged:
         if agrees(case.answer, p.values, case.rtol, case.atol):
-            return Finding("plugged", f"Right, but with {p.label} put in too early: "
+            return Finding("plugged", f"Right, but with {p.named} put in too early: "
                                       f"{case.label} as a formula keeps {p.name} a variable. "
                                       "Put the numbers in after the backward pass.")
     return None

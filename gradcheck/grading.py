@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from gradcheck import candidates, precise, readable, truth
+from gradcheck import candidates, derivation, precise, readable, truth
 from gradcheck.deadline import Timeout, deadline
 from gradcheck.decision import decide_expression, decide_value
 from gradcheck.derivation import expand
@@ -227,6 +227,8 @@ def clear_answer_cache() -> None:
 
 
 def clear_cache() -> None:
-    """Forget every cached truth and graded answer (for benchmarks that measure a cold start)."""
+    """Forget every cached truth and graded answer, and what derivation memoises per
+    problem (for benchmarks that measure a cold start)."""
     truth.clear()
+    derivation.clear_cache()
     _ANSWERS.clear()

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from itertools import combinations
 
 import sympy
 
-from gradcheck.derivation import differentiate, expand, local_gradients
+from gradcheck.derivation import differentiate, expand, local_gradients, per_problem
 from gradcheck.problem import Problem, Question, sym
 
 __all__ = ["MUTATIONS", "Alternative", "Mutation", "alternatives", "graph_paths", "mutated_derivatives"]
@@ -209,23 +210,27 @@ def alternatives(problem: Problem, question: Question) -> tuple[Alternative, ...
         return ()
     truth = differentiate(full(question.of_expr), var)
     nodes = list(dict.fromkeys(e[0] for p in paths for e in p))
-    adjoint = {n: _adjoint(problem, question, n, cut) for n in nodes}
+
+    def adjoint(node: str) -> sympy.Expr:
+        if node == OUTPUT or node == question.of:
+            return sympy.Integer(1)
+        return _adjoint(problem, question.of_expr, node, tuple(cut))
     found: list[Alternative] = []
     found += _path_alternatives(paths, full, question)
     found += _last_edge_alternatives(paths, full, question)
     found += _stale_alternatives(problem, question, cut, var)
     found += _term_alternatives(start, exprs[start], truth, full, var, question)
     for node in nodes:
-        found += _product_alternatives(node, exprs[node], truth, adjoint[node], full, var,
+        found += _product_alternatives(node, exprs[node], truth, partial(adjoint, node), full, var,
                                        question, problem.stage_names)
     edges = list(dict.fromkeys((e[0], e[1]) for p in paths for e in p))
     for stage, name in edges:
         below = sympy.Integer(1) if name == wrt else differentiate(full(sym(name)), var)
         if below == 0:
             continue
-        found += _edge_alternatives(stage, name, exprs[stage], truth, adjoint[stage], below,
+        found += _edge_alternatives(stage, name, exprs[stage], truth, partial(adjoint, stage), below,
                                     full, question)
-        found += _plugged_alternatives(problem, stage, name, exprs[stage], truth, adjoint[stage],
+        found += _plugged_alternatives(problem, stage, name, exprs[stage], truth, partial(adjoint, stage),
                                        below, full, question)
     unique: dict[tuple[str, sympy.Expr], Alternative] = {}
     for alt in found:
@@ -234,11 +239,12 @@ def alternatives(problem: Problem, question: Question) -> tuple[Alternative, ...
     return tuple(unique.values())
 
 
-def _adjoint(problem: Problem, question: Question, node: str, cut: list[str]) -> sympy.Expr:
-    """d of / d node, over the symbols (node kept as a symbol, then expanded)."""
-    if node == OUTPUT or node == question.of:
-        return sympy.Integer(1)
-    kept = expand(problem, question.of_expr, keep=[node, *cut])
+@per_problem(size=4096)
+def _adjoint(problem: Problem, output: sympy.Expr, node: str, cut: tuple[str, ...]) -> sympy.Expr:
+    """d output / d node, over the symbols (node kept as a symbol, then expanded): worked
+    out only for a node with a mistake to write down, once for the questions about one
+    output."""
+    kept = expand(problem, output, keep=[node, *cut])
     return expand(problem, differentiate(kept, sym(node)), keep=cut)
 
 
@@ -301,6 +307,11 @@ def gradient_steps(problem: Problem) -> dict[str, str]:
     computes it, or written out), and ``lr`` must not depend on w0: an update, not any
     difference (s = y_hat - y is no step).
     """
+    return dict(_gradient_steps(problem))
+
+
+@per_problem(size=256)
+def _gradient_steps(problem: Problem) -> tuple[tuple[str, str], ...]:
     names = set(problem.symbol_names) | set(problem.stage_names)
     stages = {s.name: s.expr for s in problem.stages}
     steps: dict[str, str] = {}
@@ -311,7 +322,7 @@ def gradient_steps(problem: Problem) -> dict[str, str]:
                        and _is_step(problem, name, expr, a, stages)), None)
         if before is not None:
             steps[name] = before.name
-    return steps
+    return tuple(steps.items())
 
 
 def _is_step(problem: Problem, name: str, expr: sympy.Expr, w: sympy.Symbol,
@@ -342,17 +353,25 @@ def _stale_alternatives(problem: Problem, question: Question, cut: list[str],
     steps = gradient_steps(problem)
     if not steps:
         return []
-    stale = replace(problem, stages=tuple(replace(s, expr=sym(steps[s.name])) if s.name in steps
-                                          else s for s in problem.stages))
-    d = differentiate(expand(stale, question.of_expr, keep=cut), var)
-    if var.name in steps:
-        d = d.xreplace({var: sym(steps[var.name])})
-    d = expand(stale, d)
+    d = _stale_derivative(problem, question.of_expr, tuple(cut), var)
     first = next(iter(steps))
     text = (f"your answer uses the weights before any update ({first} = {steps[first]}, and so "
             f"on): each step's forward pass uses the weight the previous step produced, "
             f"{first} = {steps[first]} - lr * gradient, not the old one.")
     return [Alternative("stale", ", ".join(steps), text, d)]
+
+
+@per_problem(size=1024)
+def _stale_derivative(problem: Problem, output: sympy.Expr, cut: tuple[str, ...],
+                      var: sympy.Symbol) -> sympy.Expr:
+    """d output / d var with every step stage ``w1 = w0 - lr * g`` taken as ``w1 = w0``."""
+    steps = gradient_steps(problem)
+    stale = replace(problem, stages=tuple(replace(s, expr=sym(steps[s.name])) if s.name in steps
+                                          else s for s in problem.stages))
+    d = differentiate(expand(stale, output, keep=cut), var)
+    if var.name in steps:
+        d = d.xreplace({var: sym(steps[var.name])})
+    return expand(stale, d)
 
 
 def _forks(kept: list[tuple[tuple[str, str, sympy.Expr], ...]],
@@ -392,7 +411,8 @@ def _term_alternatives(node: str, expr: sympy.Expr, truth: sympy.Expr,
     return found
 
 
-def _product_alternatives(node: str, expr: sympy.Expr, truth: sympy.Expr, adjoint: sympy.Expr,
+def _product_alternatives(node: str, expr: sympy.Expr, truth: sympy.Expr,
+                          adjoint: Callable[[], sympy.Expr],
                           full: Callable[[sympy.Expr], sympy.Expr], var: sympy.Symbol,
                           question: Question,
                           question_stages: tuple[str, ...]) -> list[Alternative]:
@@ -414,12 +434,12 @@ def _product_alternatives(node: str, expr: sympy.Expr, truth: sympy.Expr, adjoin
             # A stage treated as a constant reads as a product-rule slip before it reads as
             # a missing path (see diagnosis.TABLE).
             stage = not f.free_symbols.isdisjoint(stages)
-            found.append(Alternative("product", name, text, truth - adjoint * part, stage))
+            found.append(Alternative("product", name, text, truth - adjoint() * part, stage))
     return found
 
 
 def _edge_alternatives(stage: str, name: str, expr: sympy.Expr, truth: sympy.Expr,
-                       adjoint: sympy.Expr, below: sympy.Expr,
+                       adjoint: Callable[[], sympy.Expr], below: sympy.Expr,
                        full: Callable[[sympy.Expr], sympy.Expr],
                        question: Question) -> list[Alternative]:
     var = sym(name)
@@ -440,7 +460,7 @@ def _edge_alternatives(stage: str, name: str, expr: sympy.Expr, truth: sympy.Exp
                 mutated = _wrong_local(expr, var, site, wrong, arg)
             except (TypeError, ValueError):
                 continue
-            change = full(mutated - local) * full(adjoint) * below
+            change = full(mutated - local) * full(adjoint()) * below
             if change == 0:
                 continue
             fname = "the power" if function == "power" else function
@@ -460,7 +480,8 @@ def _edge_alternatives(stage: str, name: str, expr: sympy.Expr, truth: sympy.Exp
 
 
 def _plugged_alternatives(problem: Problem, stage: str, name: str, expr: sympy.Expr,
-                          truth: sympy.Expr, adjoint: sympy.Expr, below: sympy.Expr,
+                          truth: sympy.Expr, adjoint: Callable[[], sympy.Expr],
+                          below: sympy.Expr,
                           full: Callable[[sympy.Expr], sympy.Expr],
                           question: Question) -> list[Alternative]:
     """The local gradient on one edge replaced by its number at the given point."""
@@ -477,4 +498,4 @@ def _plugged_alternatives(problem: Problem, stage: str, name: str, expr: sympy.E
     text = (f"the local gradient {edge} = {sympy.sstr(differentiate(expr, sym(name)))} was "
             f"put in as its number at the given point, {sympy.sstr(value)}, while the rest "
             "stays a formula. Keep every local gradient a formula; put numbers in at the end.")
-    return [Alternative("plugged", edge, text, truth + adjoint * (value - local) * below)]
+    return [Alternative("plugged", edge, text, truth + adjoint() * (value - local) * below)]

@@ -82,3 +82,21 @@ def test_second_derivative(write_problem) -> None:
     assert targets[0].derivative == -sympy.sin(x) * sym("y") ** 3
     assert targets[1].derivative == 3 * sympy.cos(x) * sym("y") ** 2
     assert targets[1].first == sympy.cos(x) * sym("y") ** 3
+
+
+def test_memoised_per_problem_object_and_forgotten_by_clear_cache(write_problem) -> None:  # type: ignore[no-untyped-def]
+    # The same problem object gets its first answer back; a problem loaded again from a
+    # changed file (a new object) never gets the old one, and clear_cache forgets all.
+    from gradcheck.derivation import clear_cache, derive_question
+
+    text = ('id = "p"\n[symbols.x]\nvalue = 1.0\n[graph]\nu = "{body}"\n'
+            '[[questions]]\nid = "du_dx"\nof = "u"\nwrt = "x"\n')
+    first = load_problem(write_problem(text.format(body="x**3")))
+    target = derive_question(first, first.question("du_dx"))
+    assert derive_question(first, first.question("du_dx")) is target
+    assert target.function == x**3 and local_gradients(first)[0].expr == 3 * x**2
+    second = load_problem(write_problem(text.format(body="sin(x)")))
+    assert expand(second, sym("u")) == sympy.sin(x) and expand(first, sym("u")) == x**3
+    assert local_gradients(second)[0].expr == sympy.cos(x)
+    clear_cache()
+    assert derive_question(first, first.question("du_dx")) is not target

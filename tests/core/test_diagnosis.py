@@ -118,6 +118,18 @@ def test_diagnosis_through_grade(problem, question, answer, name, words) -> None
     assert words in result.feedback
 
 
+def test_a_label_s_formula_is_printed_only_for_the_candidate_feedback_names() -> None:
+    # 2 s lacks d y_hat / d w (chain): its formula is asked for; the other product's is not.
+    def never() -> str:
+        raise AssertionError("printed a formula no feedback names")
+
+    missing = (Candidate("w", "d y_hat / d w", X, shows=lambda: " = x"),
+               Candidate("s", "d loss / d s", 2 * S, shows=never))
+    finding = diagnose(case(2 * S, missing=missing))
+    assert finding is not None and finding.diagnosis == "chain"
+    assert "the local gradient d y_hat / d w = x gives d loss / d w" in finding.feedback
+
+
 # -- value questions: a number that lacks a local gradient's value is chain ---------------------
 
 EX43 = load_problem(SEEDS / "exercise-4-3.toml")
