@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -172,13 +173,17 @@ def _problem_with(values: Mapping[str, object]) -> str | None:
     return None
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def _shown(text: str, most: int = 80) -> str:
     """``text`` quoted, cut to ``most`` characters (a header can be a whole file's line)."""
     return repr(text) if len(text) <= most else repr(text[:most]) + f"... ({len(text)} characters)"
 
 
 def _has_surrogates(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    """Bytes that were not UTF-8 (read with surrogateescape: U+DC80 to U+DCFF)."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 def _submission(row: int, raw: str, values: Mapping[str, object],
