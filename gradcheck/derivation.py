@@ -270,6 +270,7 @@ def clear_cache() -> None:
     _template_derivative.cache_clear()
     _differentiate.cache_clear()
     _FREE.clear()
+    exact_number.cache_clear()
     for memo in _MEMOS:
         memo.clear()
 
@@ -550,4 +551,11 @@ def adjoints(problem: Problem, output: str) -> dict[str, sympy.Expr]:
 
 def substitute_point(expr: sympy.Expr, point: Mapping[str, float]) -> sympy.Expr:
     """Exact value of ``expr`` at a point given by name (for explanations and tests)."""
-    return expr.xreplace({sym(n): sympy.nsimplify(v) for n, v in point.items()})
+    return expr.xreplace({sym(n): exact_number(v) for n, v in point.items()})
+
+
+@lru_cache(maxsize=4096, typed=True)
+def exact_number(value: float) -> sympy.Expr:
+    """``sympy.nsimplify(value)``, memoised: the given point's values are put into every
+    edge's local gradient, and each nsimplify searches for a closed form anew."""
+    return sympy.nsimplify(value)

@@ -34,7 +34,7 @@ from itertools import combinations
 
 import sympy
 
-from gradcheck.derivation import differentiate, expand, local_gradients, per_problem
+from gradcheck.derivation import differentiate, exact_number, expand, local_gradients, per_problem
 from gradcheck.problem import Problem, Question, sym
 
 __all__ = ["MUTATIONS", "Alternative", "Mutation", "alternatives", "graph_paths", "mutated_derivatives"]
@@ -491,7 +491,7 @@ def _plugged_alternatives(problem: Problem, stage: str, name: str, expr: sympy.E
     local = full(differentiate(expr, sym(name)))
     if not local.free_symbols:
         return []
-    value = local.xreplace({sym(n): sympy.nsimplify(v) for n, v in given.items()})
+    value = local.xreplace({sym(n): exact_number(v) for n, v in given.items()})
     if not value.is_number:
         return []
     edge = f"d {_name(stage, question)} / d {name}"
