@@ -19,7 +19,13 @@ import sympy
 from gradcheck import diagnosis, graph_mistakes
 from gradcheck.checks import complete
 from gradcheck.deadline import Timeout, deadline, paused
-from gradcheck.derivation import adjoint_program, local_gradients, needed, reached_inputs
+from gradcheck.derivation import (
+    adjoint_program,
+    exact_number,
+    local_gradients,
+    needed,
+    reached_inputs,
+)
 from gradcheck.errors import UnsupportedFunctionError
 from gradcheck.points import draw, number, rng_for
 from gradcheck.problem import Problem, Question, sym
@@ -129,7 +135,7 @@ def _plugged(ref: Reference) -> tuple[diagnosis.Candidate, ...]:
     named = [(n, v) for n, v in given.items() if sym(n) in ref.truth_full.free_symbols]
     if len(named) < 2:
         return ()
-    exprs = [ref.truth_full.xreplace({sym(n): sympy.nsimplify(v)}) for n, v in named]
+    exprs = [ref.truth_full.xreplace({sym(n): exact_number(v)}) for n, v in named]
     values = BACKEND.evaluate(build_tape(exprs, ref.target.symbols), ref.points)
     return tuple(diagnosis.Candidate(n, f"{n} = {number(v)}", values[i])
                  for i, (n, v) in enumerate(named))

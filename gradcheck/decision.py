@@ -282,7 +282,7 @@ def _confirm(ref: Reference, base: dict[str, Any], exact_answer: sympy.Expr, com
     correct = f"Correct: your answer equals {label_} at {_where(ref, compared)}{notes}."
     proof = None
     if rtol == EXACT and ref.truth_full is not None:
-        proof = prove(lambda: expand(ref.problem, exact_answer), precise.exact(ref.truth_full))
+        proof = _proof(ref, exact_answer)
     if proof is True:
         return GradeResult(verdict="pass", feedback=correct,
                            decision=Decision("proved", compared), **base)
@@ -304,6 +304,27 @@ def _confirm(ref: Reference, base: dict[str, Any], exact_answer: sympy.Expr, com
     return GradeResult(verdict="fail", feedback=f"Your answer agrees with {label_} at the points "
                        f"shown, but it is not the same function: {found}.", decision=decision,
                        **base)
+
+
+# (id(reference), answer) -> (reference, proof): a class writes one formula many ways
+# (2x(wx - y), 2*x*(w*x - y)) that read as one expression. A proof that ran out of time
+# is not kept: it depends on the machine's load, not on the answer.
+_PROOFS: dict[tuple[int, sympy.Expr], tuple[Reference, bool | str | None]] = {}
+_PROOFS_SIZE = 4096
+
+
+def _proof(ref: Reference, exact_answer: sympy.Expr) -> bool | str | None:
+    """``prove`` for an answer to the reference's question, once per distinct answer."""
+    key = (id(ref), exact_answer)
+    hit = _PROOFS.get(key)
+    if hit is not None and hit[0] is ref:
+        return hit[1]
+    proof = prove(lambda: expand(ref.problem, exact_answer), precise.exact(ref.truth_full))
+    if proof != "timeout":
+        if len(_PROOFS) >= _PROOFS_SIZE:
+            _PROOFS.clear()
+        _PROOFS[key] = (ref, proof)
+    return proof
 
 
 def prove(answer: Callable[[], sympy.Expr], truth: sympy.Expr) -> bool | str | None:

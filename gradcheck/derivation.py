@@ -270,6 +270,7 @@ def clear_cache() -> None:
     _template_derivative.cache_clear()
     _differentiate.cache_clear()
     _FREE.clear()
+    exact_number.cache_clear()
     for memo in _MEMOS:
         memo.clear()
 
@@ -438,22 +439,50 @@ _FREE: dict[sympy.Basic, frozenset[sympy.Symbol]] = {}
 _FREE_SIZE = 1 << 16
 
 
-def free_symbols(expr: sympy.Basic) -> frozenset[sympy.Symbol]:
-    """``expr.free_symbols``, memoised: SymPy walks the whole tree on every call, and a
-    program's assignments are asked again for every expression compiled over them."""
+_DEFAULT_FREE = sympy.Basic.free_symbols
+
+
+def free_symbols(expr: sympy.Basic,
+                 seen: dict[sympy.Basic, frozenset[sympy.Symbol]] | None = None,
+                 ) -> frozenset[sympy.Symbol]:
+    """``expr.free_symbols``, memoised: a program's assignments are asked again for every
+    expression compiled over them. SymPy walks the expression as a tree, every shared
+    subexpression again (exponential in the depth of an expanded graph); this walks it
+    once per distinct subexpression (``seen``, shared by the caller's expressions).
+    """
     found = _FREE.get(expr)
     if found is None:
+        found = _free_walk(expr, {} if seen is None else seen)
         if len(_FREE) >= _FREE_SIZE:
             _FREE.clear()
-        found = _FREE[expr] = frozenset(expr.free_symbols)
+        _FREE[expr] = found
     return found
+
+
+def _free_walk(expr: sympy.Basic,
+               seen: dict[sympy.Basic, frozenset[sympy.Symbol]]) -> frozenset[sympy.Symbol]:
+    stack = [expr]
+    while stack:
+        e = stack[-1]
+        if e in seen:
+            stack.pop()
+        elif type(e).free_symbols is not _DEFAULT_FREE:  # a Symbol; bound variables
+            seen[e] = frozenset(e.free_symbols)
+            stack.pop()
+        elif todo := [a for a in e.args if a not in seen]:
+            stack.extend(todo)
+        else:
+            seen[e] = frozenset().union(*(seen[a] for a in e.args))
+            stack.pop()
+    return seen[expr]
 
 
 def needed(program: Sequence[Assignment], exprs: Iterable[sympy.Expr]) -> list[Assignment]:
     """The assignments the expressions use, directly or not, in program order."""
     want: set[sympy.Symbol] = set()
+    seen: dict[sympy.Basic, frozenset[sympy.Symbol]] = {}
     for e in exprs:
-        want |= free_symbols(sympy.sympify(e))
+        want |= free_symbols(sympy.sympify(e), seen)
     keep = []
     for symbol, expr in reversed(program):
         if symbol in want:
@@ -465,8 +494,9 @@ def needed(program: Sequence[Assignment], exprs: Iterable[sympy.Expr]) -> list[A
 def reached_inputs(program: Sequence[Assignment], exprs: Iterable[sympy.Expr]) -> frozenset[str]:
     bound = {s for s, _ in program}
     want: set[sympy.Symbol] = set()
+    seen: dict[sympy.Basic, frozenset[sympy.Symbol]] = {}
     for e in exprs:
-        want |= free_symbols(sympy.sympify(e))
+        want |= free_symbols(sympy.sympify(e), seen)
     for symbol, expr in reversed(program):
         if symbol in want:
             want |= free_symbols(expr)
@@ -521,4 +551,11 @@ def adjoints(problem: Problem, output: str) -> dict[str, sympy.Expr]:
 
 def substitute_point(expr: sympy.Expr, point: Mapping[str, float]) -> sympy.Expr:
     """Exact value of ``expr`` at a point given by name (for explanations and tests)."""
-    return expr.xreplace({sym(n): sympy.nsimplify(v) for n, v in point.items()})
+    return expr.xreplace({sym(n): exact_number(v) for n, v in point.items()})
+
+
+@lru_cache(maxsize=4096, typed=True)
+def exact_number(value: float) -> sympy.Expr:
+    """``sympy.nsimplify(value)``, memoised: the given point's values are put into every
+    edge's local gradient, and each nsimplify searches for a closed form anew."""
+    return sympy.nsimplify(value)

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from itertools import combinations
 
 import sympy
 
-from gradcheck.derivation import differentiate, expand, local_gradients, per_problem
+from gradcheck.derivation import differentiate, exact_number, expand, local_gradients, per_problem
 from gradcheck.problem import Problem, Question, sym
 
 __all__ = ["MUTATIONS", "Alternative", "Mutation", "alternatives", "graph_paths", "mutated_derivatives"]
@@ -442,9 +442,34 @@ def _edge_alternatives(stage: str, name: str, expr: sympy.Expr, truth: sympy.Exp
                        adjoint: Callable[[], sympy.Expr], below: sympy.Expr,
                        full: Callable[[sympy.Expr], sympy.Expr],
                        question: Question) -> list[Alternative]:
-    var = sym(name)
-    local = differentiate(expr, var)
     edge = f"d {_name(stage, question)} / d {name}"
+    found = []
+    for kind, function, shown, says, delta in _slips(expr, sym(name)):
+        change = full(delta) * full(adjoint()) * below
+        if change == 0:
+            continue
+        fname = "the power" if function == "power" else function
+        if kind == "activation":
+            text = (f"The local gradient {edge} uses the value of {fname} where its "
+                    f"derivative belongs: the derivative of {shown} was written "
+                    f"as {says}. The forward pass computes {fname}, the backward pass "
+                    "multiplies by its derivative.")
+        else:
+            text = (f"The local gradient {edge} is wrong: the derivative of "
+                    f"{shown} was written as {says}. The rest of your backward "
+                    "pass is right.")
+        # A misapplied power rule gives one more power of the base: one number that
+        # agrees with it is too likely a coincidence.
+        found.append(Alternative(kind, edge, text, truth + change, weak=function == "power"))
+    return found
+
+
+@lru_cache(maxsize=2048)
+def _slips(expr: sympy.Expr, var: sympy.Symbol) -> tuple[tuple[str, str, str, str, sympy.Expr], ...]:
+    """Each known slip in d expr / d var: (kind, function, the site printed, what was
+    written, wrong local gradient minus the right one). An edge's own business, shared by
+    every question whose paths go through it."""
+    local = differentiate(expr, var)
     found = []
     for site, function, arg in _sites(expr, var):
         slips: list[tuple[str, sympy.Expr, str]] = []
@@ -460,23 +485,8 @@ def _edge_alternatives(stage: str, name: str, expr: sympy.Expr, truth: sympy.Exp
                 mutated = _wrong_local(expr, var, site, wrong, arg)
             except (TypeError, ValueError):
                 continue
-            change = full(mutated - local) * full(adjoint()) * below
-            if change == 0:
-                continue
-            fname = "the power" if function == "power" else function
-            if kind == "activation":
-                text = (f"The local gradient {edge} uses the value of {fname} where its "
-                        f"derivative belongs: the derivative of {sympy.sstr(site)} was written "
-                        f"as {says}. The forward pass computes {fname}, the backward pass "
-                        "multiplies by its derivative.")
-            else:
-                text = (f"The local gradient {edge} is wrong: the derivative of "
-                        f"{sympy.sstr(site)} was written as {says}. The rest of your backward "
-                        "pass is right.")
-            # A misapplied power rule gives one more power of the base: one number that
-            # agrees with it is too likely a coincidence.
-            found.append(Alternative(kind, edge, text, truth + change, weak=function == "power"))
-    return found
+            found.append((kind, function, sympy.sstr(site), says, mutated - local))
+    return tuple(found)
 
 
 def _plugged_alternatives(problem: Problem, stage: str, name: str, expr: sympy.Expr,
@@ -491,7 +501,7 @@ def _plugged_alternatives(problem: Problem, stage: str, name: str, expr: sympy.E
     local = full(differentiate(expr, sym(name)))
     if not local.free_symbols:
         return []
-    value = local.xreplace({sym(n): sympy.nsimplify(v) for n, v in given.items()})
+    value = local.xreplace({sym(n): exact_number(v) for n, v in given.items()})
     if not value.is_number:
         return []
     edge = f"d {_name(stage, question)} / d {name}"

@@ -100,3 +100,24 @@ def test_memoised_per_problem_object_and_forgotten_by_clear_cache(write_problem)
     assert local_gradients(second)[0].expr == sympy.cos(x)
     clear_cache()
     assert derive_question(first, first.question("du_dx")) is not target
+
+
+def test_free_symbols_agree_with_sympy_on_bound_variables_and_shared_subtrees() -> None:
+    from gradcheck.derivation import free_symbols
+
+    t = sympy.Symbol("t", real=True)
+    deep = x + y
+    for _ in range(6):  # a graph expanded 6 stages deep: shared subtrees, walked once
+        deep = sympy.tanh(deep) * deep + w
+    exprs = [
+        deep,
+        sympy.Derivative(sympy.Function("f")(x, t), t) + y,
+        sympy.Integral(x * t, (t, 0, w)),
+        sympy.Lambda(t, t * x)(y),
+        sympy.Subs(sympy.Function("g")(t), t, w) * x,
+        sympy.Piecewise((x, x < y), (w, True)),
+        sympy.Integer(3),
+        sympy.Tuple(x, sympy.Tuple(y, 2)),
+    ]
+    for e in exprs:
+        assert free_symbols(e) == e.free_symbols, e

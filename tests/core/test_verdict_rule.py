@@ -148,6 +148,21 @@ def test_a_pass_records_how_it_was_decided(problems) -> None:
     assert sampled.decision.secret > 0 and sampled.decision.points > len(sampled.evidence)
 
 
+def test_one_formula_written_two_ways_is_proved_once(problems, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # "2x(wx-y)" and "2*x*(w*x - y)" read as one expression: the second pass reuses the
+    # proof; a different formula (expanded) is proved on its own.
+    from gradcheck import decision
+
+    calls = []
+    real = decision.prove
+    monkeypatch.setattr(decision, "prove", lambda *a: calls.append(1) or real(*a))
+    linear = load_problem(SEEDS / "linear-regression.toml")
+    methods = [grade(linear, "dloss_dw", text, seed=7).decision
+               for text in ("2x(wx-y)", "2*x*(w*x - y)", "2*w*x^2 - 2*x*y")]
+    assert [m.method for m in methods if m is not None] == ["proved"] * 3
+    assert len(calls) == 2
+
+
 def test_a_proof_that_runs_out_of_time_is_no_proof(problems) -> None:
     result = grade(problems["linear"], "dloss_dw", PI9)
     assert result.verdict == "fail"
