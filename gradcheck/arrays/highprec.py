@@ -8,10 +8,11 @@ step, shared by the entries), then run at 50 and at 100 digits. An entry is kept
 when both runs give the same float64 and agree to 30 significant digits (or are both an
 exact 0), with a value inside float64's normal range; any other entry (cancellation
 beyond 50 digits, a complex or undefined value, a function the program does not know)
-comes back as None and is left to SymPy's own evaluation. So every float64 here is the
-one SymPy's 40-digit value rounds to: the point is the same exact rational, both are far
-more accurate than float64, and only a value within 1e-30 (relative) of a rounding
-boundary could round apart, which the two runs' agreement would not vouch for either.
+comes back as None and is left to SymPy's own evaluation. The point is the same exact
+rational as SymPy's and both values are correct to far more digits than float64 holds, so
+both round to the same float64; they could round apart only for an exact value within
+about 1e-30 (relative) of the midpoint between two float64 numbers (the 100-digit run is
+then still the more accurate one).
 """
 
 from __future__ import annotations
