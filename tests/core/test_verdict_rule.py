@@ -163,6 +163,23 @@ def test_one_formula_written_two_ways_is_proved_once(problems, monkeypatch) -> N
     assert len(calls) == 2
 
 
+def test_a_proof_slowed_by_a_busy_machine_is_still_a_proof(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Whether a pass is proved must not depend on the machine's load (the same class gives
+    # the same bytes). This answer needs cancel (exp terms), which takes 130-170 ms in a fresh
+    # process; on a loaded machine that is 0.4 s of wall clock: still a proof.
+    import time
+
+    from gradcheck import decision
+
+    real = sympy.cancel
+    monkeypatch.setattr(sympy, "cancel", lambda *a, **k: time.sleep(0.4) or real(*a, **k))
+    neuron = load_problem(SEEDS.parent / "backprop" / "sigmoid-neuron.toml")
+    result = grade(neuron, "dloss_dw", "(a - y)*a*(1 - a)*x", seed=3, time_limit=5.0)
+    assert result.verdict == "pass"
+    assert result.decision is not None and result.decision.method == "proved"
+    assert decision.PROOF_BUDGET < 5.0  # a safety net inside the answer's time limit
+
+
 def test_a_proof_that_runs_out_of_time_is_no_proof(problems) -> None:
     result = grade(problems["linear"], "dloss_dw", PI9)
     assert result.verdict == "fail"
