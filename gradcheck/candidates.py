@@ -97,12 +97,12 @@ def alternatives(ref: Reference) -> tuple[Any, ...]:
         named = [g for group in groups for g in group]
     values = BACKEND.evaluate(tape, ref.points)
     out, start = [], 0
-    for group, size in enumerate(sizes):
+    for kind, size in enumerate(sizes):
         # A partial chain product's label reads `` = formula`` after it when the formula
         # is short: printed only if feedback names it.
         out.append(tuple(diagnosis.Candidate(n, lab, values[1 + i],
                                              constant=not reached_inputs(forward, [e]),
-                                             shows=partial(_shown, e) if group == 2 else None)
+                                             shows=partial(_shown, e) if kind == 2 else None)
                          for i, (n, lab, e) in enumerate(named[start:start + size], start)))
         start += size
     return (values[0], *out, _graph(ref), _plugged(ref))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
 
@@ -83,6 +84,12 @@ class Case:
     given_used: bool = False
     formula: bool = True
 
+    @cached_property
+    def graph_matches(self) -> list[bool] | None:
+        """For each graph candidate, whether the answer agrees with it (worked out for all
+        of them at once, on first use)."""
+        return _matches(self, self.graph)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -103,6 +110,49 @@ def agrees(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> b
     close = np.abs(got - expected) <= rtol * np.maximum(np.abs(expected), atol / rtol)
     both = np.isfinite(got) & np.isfinite(expected)
     return bool(both.any() and (close | ~both).all())
+
+
+def _agreeing(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+    """``agrees`` for each row at once (``got`` or ``expected`` one row per candidate):
+    the same elementwise arithmetic, so the same answer, without a numpy call per row."""
+    close = np.abs(got - expected) <= rtol * np.maximum(np.abs(expected), atol / rtol)
+    both = np.isfinite(got) & np.isfinite(expected)
+    return np.asarray(both.any(axis=-1) & (close | ~both).all(axis=-1))
+
+
+# id(candidates) -> (candidates, their values one row each, or None when they differ in
+# shape): a question's candidates are shared by all its answers (held, so ids stay).
+_ROWS: dict[int, tuple[tuple[Candidate, ...], np.ndarray | None]] = {}
+_ROWS_SIZE = 4096
+
+
+def _rows(cands: tuple[Candidate, ...]) -> np.ndarray | None:
+    hit = _ROWS.get(id(cands))
+    if hit is not None and hit[0] is cands:
+        return hit[1]
+    shapes = {np.shape(c.values) for c in cands}
+    rows = np.stack([c.values for c in cands]) if len(shapes) == 1 else None
+    if len(_ROWS) >= _ROWS_SIZE:
+        _ROWS.clear()
+    _ROWS[id(cands)] = (cands, rows)
+    return rows
+
+
+def _matches(case: Case, cands: tuple[Candidate, ...]) -> list[bool] | None:
+    """For each candidate, whether the answer agrees with its values; None when they
+    differ in shape (the caller then compares them one at a time, as far as it needs)."""
+    rows = _rows(cands)
+    if rows is None:
+        return None
+    return _agreeing(case.answer, rows, case.rtol, case.atol).tolist()  # type: ignore[no-any-return]
+
+
+def _first_match(case: Case, cands: tuple[Candidate, ...]) -> Candidate | None:
+    """The first candidate the answer agrees with."""
+    hits = _matches(case, cands)
+    if hits is None:
+        return next((c for c in cands if agrees(case.answer, c.values, case.rtol, case.atol)), None)
+    return next((c for c, hit in zip(cands, hits, strict=True) if hit), None)
 
 
 def _constant(values: np.ndarray, rtol: float) -> float | None:
@@ -164,8 +214,7 @@ def factor(case: Case) -> Finding | None:
                                   or _missing_constant(case, ratio)):
         return None
     if (case.single_point and not case.square and not _missing_constant(case, ratio)
-            and any(agrees(case.answer, d.values, case.rtol, case.atol)
-                    for d in case.derivatives)):
+            and _first_match(case, case.derivatives) is not None):
         return None  # one number, no square, and another derivative: that reading (wrt)
     return _factor_finding(case, ratio)
 
@@ -207,8 +256,7 @@ def _factor_finding(case: Case, ratio: float) -> Finding:
     else:
         hint = "Check the constant in each local gradient."
     other = _missing_product(case)
-    also = next((d for d in case.derivatives if case.single_point
-                 and agrees(case.answer, d.values, case.rtol, case.atol)), None)
+    also = _first_match(case, case.derivatives) if case.single_point else None
     if also is not None:
         # One number that is also another derivative: name that reading too (see wrt).
         hint += f" Or is this {also.named}, the derivative with respect to {also.name}?"
@@ -221,10 +269,14 @@ def _factor_finding(case: Case, ratio: float) -> Finding:
 
 def _missing_product(case: Case) -> Candidate | None:
     """The first non-constant partial chain product that the answer lacks."""
-    for m in case.missing:
+    rows = _rows(case.missing)
+    hits = (None if rows is None
+            else _agreeing(case.answer * rows, case.truth, case.rtol, case.atol).tolist())
+    for i, m in enumerate(case.missing):
         if _is_constant(case, m):
             continue  # a constant missing factor is a "factor" mistake
-        if agrees(case.answer * m.values, case.truth, case.rtol, case.atol):
+        if (agrees(case.answer * m.values, case.truth, case.rtol, case.atol) if hits is None
+                else hits[i]):
             return m
     return None
 
@@ -264,13 +316,23 @@ def extra_gradient(case: Case) -> Finding | None:
     """
     if case.single_point:
         return None
-    for m in case.missing:
+    rows = _rows(case.missing)
+    if rows is not None:
+        extras = case.truth * rows
+        same = _agreeing(extras, case.truth, case.rtol, case.atol).tolist()
+        hits = _agreeing(case.answer, extras, case.rtol, case.atol).tolist()
+    for i, m in enumerate(case.missing):
         if _is_constant(case, m):
             continue
-        extra = case.truth * m.values
-        if agrees(extra, case.truth, case.rtol, case.atol):
+        if rows is None:
+            extra = case.truth * m.values
+            same_i = agrees(extra, case.truth, case.rtol, case.atol)
+            hit = not same_i and agrees(case.answer, extra, case.rtol, case.atol)
+        else:
+            same_i, hit = same[i], hits[i]
+        if same_i:
             continue
-        if agrees(case.answer, extra, case.rtol, case.atol):
+        if hit:
             return Finding("extra-gradient", f"One local gradient too many: your answer is "
                                              f"{case.label} times {m.named}. On the way back "
                                              "each edge's local gradient is multiplied in once; "
@@ -280,13 +342,13 @@ def extra_gradient(case: Case) -> Finding | None:
 
 
 def wrt(case: Case) -> Finding | None:
-    for d in case.derivatives:
-        if agrees(case.answer, d.values, case.rtol, case.atol):
-            ratio = _ratio(case) if case.single_point else None
-            also = (f" (Or is it off by a factor of {fraction_text(ratio)}? One number fits "
-                    "both.)" if ratio is not None else "")
-            return Finding("wrt", f"This is {d.named}, the derivative with respect to {d.name}; "
-                                  f"the question asks for {case.label}.{also}")
+    d = _first_match(case, case.derivatives)
+    if d is not None:
+        ratio = _ratio(case) if case.single_point else None
+        also = (f" (Or is it off by a factor of {fraction_text(ratio)}? One number fits "
+                "both.)" if ratio is not None else "")
+        return Finding("wrt", f"This is {d.named}, the derivative with respect to {d.name}; "
+                              f"the question asks for {case.label}.{also}")
     return None
 
 
@@ -300,11 +362,11 @@ def extra_symbol(case: Case) -> Finding | None:
 
 
 def forward_stage(case: Case) -> Finding | None:
-    for s in case.stages:
-        if agrees(case.answer, s.values, case.rtol, case.atol):
-            return Finding("forward", f"This is the forward value of {s.named}, not a derivative: "
-                                      f"the backward pass computes {case.label}.")
-    return None
+    s = _first_match(case, case.stages)
+    if s is None:
+        return None
+    return Finding("forward", f"This is the forward value of {s.named}, not a derivative: "
+                              f"the backward pass computes {case.label}.")
 
 
 def rounding(case: Case) -> Finding | None:
@@ -366,12 +428,12 @@ def value_for_formula(case: Case) -> Finding | None:
 
 def plugged(case: Case) -> Finding | None:
     """The truth with one variable already replaced by its value at the given point."""
-    for p in case.plugged:
-        if agrees(case.answer, p.values, case.rtol, case.atol):
-            return Finding("plugged", f"Right, but with {p.named} put in too early: "
-                                      f"{case.label} as a formula keeps {p.name} a variable. "
-                                      "Put the numbers in after the backward pass.")
-    return None
+    p = _first_match(case, case.plugged)
+    if p is None:
+        return None
+    return Finding("plugged", f"Right, but with {p.named} put in too early: "
+                              f"{case.label} as a formula keeps {p.name} a variable. "
+                              "Put the numbers in after the backward pass.")
 
 
 def given_point(case: Case) -> Finding | None:
@@ -404,19 +466,15 @@ class Rule:
     def __call__(self, case: Case) -> Finding | None:
         if self.test is not None:
             return self.test(case)
-        for c in case.graph:
+        hits = case.graph_matches
+        for i, c in enumerate(case.graph):
             if c.kind != self.kind or (self.stage is not None and c.stage != self.stage):
                 continue
-            if _explains(case, c):
+            # It explains the answer: it agrees, and is neither the truth nor zero there.
+            if _distinct(case, c) and (agrees(case.answer, c.values, case.rtol, case.atol)
+                                       if hits is None else hits[i]):
                 return Finding(self.name, self.feedback.format(text=c.text, label=case.label))
         return None
-
-
-def _explains(case: Case, c: Candidate) -> bool:
-    """The answer agrees with the candidate, which is neither the truth nor zero there."""
-    if not _distinct(case, c):
-        return False
-    return agrees(case.answer, c.values, case.rtol, case.atol)
 
 
 # (id(candidate), id(truth), rtol, atol, single point) -> (candidate, truth, distinct): a

@@ -221,3 +221,27 @@ def test_missing_activation_derivative_is_chain(write_problem, question: str, an
     result = grade(problem, question, answer)
     assert result.verdict == "fail" and result.diagnosis == "chain", result.feedback
     assert words in result.feedback and "Off by a factor" not in result.feedback
+
+
+def test_all_candidates_at_once_agree_with_one_at_a_time() -> None:
+    # The rows version of agrees decides each row as agrees does, infinities and nans too.
+    rng = np.random.default_rng(5)
+    answer = rng.normal(size=6)
+    answer[2] = np.nan
+    rows = answer * (1 + rng.choice([0.0, 1e-9, 1e-3], size=(40, 6)))
+    rows[rng.random((40, 6)) < 0.1] = np.inf
+    rows[rng.random((40, 6)) < 0.1] = np.nan
+    rows[7] = np.nan
+    with np.errstate(all="ignore"):
+        each = [diagnosis.agrees(answer, r, 1e-6, 1e-9) for r in rows]
+        assert diagnosis._agreeing(answer, rows, 1e-6, 1e-9).tolist() == each
+        assert diagnosis._agreeing(rows, answer, 1e-6, 1e-9).tolist() == [
+            diagnosis.agrees(r, answer, 1e-6, 1e-9) for r in rows]
+    assert True in each and False in each
+
+
+def test_candidates_of_unequal_lengths_are_compared_one_by_one() -> None:
+    # As far as needed only: the first that agrees is found before the odd one is reached.
+    odd = (Candidate("y_hat", "y_hat", W * X), Candidate("s", "s", S[:2]))
+    finding = diagnose(case(W * X, stages=odd))
+    assert finding is not None and "forward value of y_hat" in finding.feedback
