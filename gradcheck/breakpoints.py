@@ -12,6 +12,7 @@ each piece between two consecutive switches then gets one random point inside it
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import numpy as np
 import sympy
@@ -66,7 +67,7 @@ def _node_switches(node: sympy.Basic) -> list[Switch]:
     if isinstance(node, _kink_classes()):
         # A registry row that jumps (gradcheck.ops) and has no rule above: where its
         # first argument crosses 0 is the best guess, and a test keeps this list complete.
-        return [(node.args[0], False)]
+        return [(cast(sympy.Basic, node).args[0], False)]
     return []
 
 

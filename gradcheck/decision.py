@@ -111,7 +111,8 @@ class _Points:
 
     def add(self, ref: Reference, rows: np.ndarray, answer_tape: Tape) -> None:
         n_sym = len(ref.symbols)
-        keep, truth_hp = [], []
+        keep: list[int] = []
+        truth_hp: list[precise.Value] = []
         for i, row in enumerate(rows):
             value = precise.evaluate(ref.exact_truth, precise.exact_point(ref.symbols, row[:n_sym]),
                                      ref.program)

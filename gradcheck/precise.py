@@ -20,7 +20,7 @@ float64 is right here); and by the check stage for its disagreements.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import mpmath
 import numpy as np
@@ -31,7 +31,7 @@ __all__ = ["DIGITS", "Value", "evaluate", "exact", "exact_point", "relative", "t
 DIGITS = 30  # significant digits two evaluations must share; decisions need far fewer
 START_DPS = 50
 MAX_DPS = 800
-Value = mpmath.mpf
+Value: TypeAlias = mpmath.mpf  # a high-precision real (mpmath ships no types: Any to mypy)
 
 
 class _Undefined(Exception):

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import mpmath
+import numpy as np
 import sympy
 
 __all__ = ["Program", "compile_entries", "run"]
@@ -175,7 +176,7 @@ def _values(program: Program, point: Sequence[Any], dps: int) -> list[Any]:
     return out
 
 
-def run(program: Program, point: Sequence[float]) -> list[float | None]:
+def run(program: Program, point: Sequence[float] | np.ndarray) -> list[float | None]:
     """Each entry as float64 where two precisions vouch for it, else None (see the module doc)."""
     exact = [mpmath.mpf(float(x)) for x in point]  # a float64 is held exactly
     low = _values(program, exact, LOW_DPS)
