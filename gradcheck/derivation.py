@@ -202,7 +202,7 @@ def expand(problem: Problem, expr: sympy.Expr, keep: Iterable[str] = ()) -> symp
     return _expand_kept(problem, sympy.sympify(expr), tuple(sorted(set(keep))))
 
 
-@per_problem(size=8192)
+@per_problem(size=4096)
 def _expand_kept(problem: Problem, expr: sympy.Expr, kept: tuple[str, ...]) -> sympy.Expr:
     return _expand(tuple((sym(s.name), s.expr) for s in problem.stages if s.name not in kept),
                    expr)
@@ -436,7 +436,7 @@ def _reaches(program: Sequence[Assignment], wrt: sympy.Symbol) -> set[sympy.Symb
 
 
 _FREE: dict[sympy.Basic, frozenset[sympy.Symbol]] = {}
-_FREE_SIZE = 1 << 16
+_FREE_SIZE = 8192  # answers pass through too: bounded, for a long-lived server
 
 
 _DEFAULT_FREE = sympy.Basic.free_symbols
