@@ -287,7 +287,7 @@ class KeptGrader:
 
 def _alive(pool: Any) -> bool:
     """False when the kept process died while idle (so no task is blamed for it)."""
-    return all(not w._reap(block=False) for w in pool.workers)
+    return all(not w.reap(block=False) for w in pool.workers)
 
 
 _KEPT = threading.local()  # each Dask worker thread keeps its own grader: no locks, no sharing

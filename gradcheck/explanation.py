@@ -62,31 +62,31 @@ def explain(problem: Problem, question_id: str,
     question = problem.question(question_id)
     if question.order != 1:
         raise UsageError("explain covers first derivatives; this question is second order")
-    values = _point(problem, point)
+    values = point_values(problem, point)
     exact = {sym(n): v for n, v in values.items()}
     forward_values: dict[sympy.Symbol, sympy.Expr] = dict(exact)
     forward = []
     for stage in problem.stages:
-        value = _settle(stage.expr.xreplace(forward_values))
+        value = settle(stage.expr.xreplace(forward_values))
         forward_values[sym(stage.name)] = value
         forward.append(Line(stage.name, stage.text, value))
     local = tuple(Line(f"d {g.stage} / d {g.input}", sympy.sstr(g.expr),
-                       _settle(g.expr.xreplace(forward_values)))
+                       settle(g.expr.xreplace(forward_values)))
                   for g in local_gradients(problem))
     target = derive_question(problem, question)
     # The derivative's value from its program: the adjoints, one assignment at a time.
     known = dict(forward_values)
     for symbol, expr in target.program:
         if symbol not in known:
-            known[symbol] = _settle(expr.xreplace(known))
+            known[symbol] = settle(expr.xreplace(known))
     result = Line(question.label, readable.shown(problem, question_id),
-                  _settle(target.graph[2].xreplace(known)))
+                  settle(target.graph[2].xreplace(known)))
     backward = _backward(problem, question.of, question.wrt[0], forward_values)
     return Explanation(problem.id, question.label, question.of, tuple(values.items()),
                        tuple(forward), local, backward, result)
 
 
-def _point(problem: Problem, point: Mapping[str, float] | None) -> dict[str, sympy.Expr]:
+def point_values(problem: Problem, point: Mapping[str, float] | None) -> dict[str, sympy.Expr]:
     given = dict(problem.given_point or {})
     given.update(point or {})
     missing = [n for n in problem.symbol_names if n not in given]
@@ -95,7 +95,7 @@ def _point(problem: Problem, point: Mapping[str, float] | None) -> dict[str, sym
     return {n: sympy.nsimplify(given[n], rational=True) for n in problem.symbol_names}
 
 
-def _settle(value: sympy.Expr) -> sympy.Expr:
+def settle(value: sympy.Expr) -> sympy.Expr:
     """A rational value as it is, any other number to 30 significant digits."""
     if value.is_Rational or not value.is_number:
         return value
@@ -111,13 +111,13 @@ def _backward(problem: Problem, output: str, wrt: str,
     adj: dict[str, sympy.Expr] = {output: sympy.Integer(1)}
     local: dict[tuple[str, str], sympy.Expr] = {}
     for g in local_gradients(problem):
-        local[(g.stage, g.input)] = _settle(g.expr.xreplace(at))
+        local[(g.stage, g.input)] = settle(g.expr.xreplace(at))
     for stage in reversed(problem.stages):
         if stage.name not in adj:
             continue
         for (consumer, node), value in local.items():
             if consumer == stage.name:
-                adj[node] = _settle(adj.get(node, sympy.Integer(0)) + adj[stage.name] * value)
+                adj[node] = settle(adj.get(node, sympy.Integer(0)) + adj[stage.name] * value)
     on_path = _downstream_of(problem, wrt)
     lines = []
     for node in [*reversed(problem.stage_names), *problem.symbol_names]:
@@ -143,24 +143,24 @@ def _downstream_of(problem: Problem, name: str) -> set[str]:
 
 def render_explanation(e: Explanation) -> str:
     """Plain text, in the notes' order: forward pass, local gradients, backward pass."""
-    at = ", ".join(f"{n}={_num(v)}" for n, v in e.point)
+    at = ", ".join(f"{n}={number_text(v)}" for n, v in e.point)
     out = [f"{e.problem}: {e.label} at {at}", ""]
     if e.forward:
         out.append("Forward pass")
-        out += _table([(f"{f.name} = {f.formula}", _num(f.value)) for f in e.forward])
+        out += _table([(f"{f.name} = {f.formula}", number_text(f.value)) for f in e.forward])
         out += ["", "Local gradients"]
-        out += _table([(f"{g.name} = {g.formula}", _num(g.value)) for g in e.local])
+        out += _table([(f"{g.name} = {g.formula}", number_text(g.value)) for g in e.local])
     if e.backward:
         out += ["", "Backward pass (chain rule)"]
         rows = []
         for b in e.backward:
-            products = " + ".join(f"{_num(up)} * {_num(loc)}" for _, up, loc in b.terms)
+            products = " + ".join(f"{number_text(up)} * {number_text(loc)}" for _, up, loc in b.terms)
             names = " + ".join(f"d {e.output} / d {c} * d {c} / d {b.node}"
                                for c, _, _ in b.terms)
             rows.append((f"d {e.output} / d {b.node} = {names}",
-                         f"{products} = {_num(b.value)}" if products else _num(b.value)))
+                         f"{products} = {number_text(b.value)}" if products else number_text(b.value)))
         out += _table(rows)
-    out += ["", f"{e.result.name} = {e.result.formula} = {_num(e.result.value)}"]
+    out += ["", f"{e.result.name} = {e.result.formula} = {number_text(e.result.value)}"]
     return "\n".join(out) + "\n"
 
 
@@ -169,7 +169,7 @@ def _table(rows: list[tuple[str, str]]) -> list[str]:
     return [f"  {left.ljust(width)}  = {right}" for left, right in rows]
 
 
-def _num(value: sympy.Expr) -> str:
+def number_text(value: sympy.Expr) -> str:
     """A value as a number, or ``undefined (...)`` where a stage has a jump (a DiracDelta
     from Heaviside or sign), divides by zero (sqrt, log at 0) or is not real."""
     if value.is_Integer:

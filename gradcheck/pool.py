@@ -403,18 +403,18 @@ class _Worker:
         if self.exitcode is None:
             with suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-            self._reap(block=True)
+            self.reap(block=True)
         self._close()
 
     def stop(self) -> None:
         with suppress(OSError):
             self.conn.send(None)
         give_up = time.monotonic() + 1.0
-        while not self._reap(block=False) and time.monotonic() < give_up:
+        while not self.reap(block=False) and time.monotonic() < give_up:
             time.sleep(0.005)
         self.kill()
 
-    def _reap(self, block: bool) -> bool:
+    def reap(self, block: bool) -> bool:
         """True once the process has exited (and its exit code is known)."""
         if self.exitcode is not None:
             return True

@@ -37,7 +37,7 @@ from gradcheck.derivation import (
     local_gradients,
 )
 from gradcheck.errors import ExpressionError, UsageError
-from gradcheck.explanation import _num, _point, _settle, explain
+from gradcheck.explanation import explain, number_text, point_values, settle
 from gradcheck.parsing import Limits, parse_expression
 from gradcheck.points import draw, rng_for
 from gradcheck.problem import Problem, Question, sym
@@ -168,7 +168,7 @@ class StudentBackward:
 
 
 def _json(value: sympy.Expr) -> float | str:
-    shown = _num(value)
+    shown = number_text(value)
     try:
         return float(shown)
     except ValueError:
@@ -353,7 +353,7 @@ def _setup(problem: Problem, question_id: str, point: Mapping[str, float] | None
     if question.order != 1:
         raise UsageError("a student's backward pass is compared for first derivatives; "
                          f"{question.id} is of order {question.order}")
-    values = _point(problem, point)
+    values = point_values(problem, point)
     forward: dict[sympy.Symbol, sympy.Expr] = {sym(n): v for n, v in values.items()}
     for stage in problem.stages:
         forward[sym(stage.name)] = _at(stage.expr.xreplace(forward))
@@ -364,7 +364,7 @@ def _at(value: sympy.Expr) -> sympy.Expr:
     """A value at the point as explain shows it; a student's formula whose number overflows
     there (exp(exp(exp(exp(10))))) stays unevaluated, and is shown as undefined."""
     try:
-        return _settle(value)
+        return settle(value)
     except (ArithmeticError, ValueError, TypeError, RecursionError):
         return value
 

@@ -23,7 +23,7 @@ from sympy import ImmutableMatrix as Matrix
 from gradcheck.arrays import algebra as A
 from gradcheck.arrays.derivation import Points, derivative, draw_points, evaluate, exact, truth
 from gradcheck.arrays.model import ArrayModel, ArrayQuestion, entry_symbols
-from gradcheck.arrays.reader import TEACHER_LIMITS, _tokenize, read
+from gradcheck.arrays.reader import TEACHER_LIMITS, read, tokenize
 from gradcheck.deadline import Timeout, deadline, paused
 from gradcheck.errors import ExpressionError, UnsupportedFunctionError
 from gradcheck.points import format_point, label, rng_for
@@ -591,7 +591,7 @@ def _terms(model: ArrayModel, of: str) -> list[tuple[int, str]]:
 
 def _split_terms(text: str) -> list[tuple[int, str]]:
     try:
-        tokens = _tokenize(text, student=False)
+        tokens = tokenize(text, student=False)
     except ExpressionError:
         return [(1, text)]
     depth, start, sign, out = 0, 0, 1, []

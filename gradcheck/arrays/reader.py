@@ -102,7 +102,7 @@ _UNICODE_OPS = {"−": "-", "–": "-", "·": "*", "×": "*", "⊙": "⊙", "ᵀ
                 "²": "²", "³": "³", "∘": "⊙"}
 
 
-def _tokenize(text: str, student: bool) -> list[_Tok]:
+def tokenize(text: str, student: bool) -> list[_Tok]:
     tokens: list[_Tok] = []
     i = 0
     while i < len(text):
@@ -150,7 +150,7 @@ class _Parser:
         self.student = student
         self.limits = limits
         self.swap = swap_products
-        self.tokens = self._resolve(_tokenize(text, student))
+        self.tokens = self._resolve(tokenize(text, student))
         self.i = 0
         self.depth = 0
 

@@ -7,7 +7,7 @@ import json
 
 import sympy
 
-from gradcheck.explanation import Explanation, _num
+from gradcheck.explanation import Explanation, number_text
 from gradcheck.student_backward import EdgeRow, StudentBackward
 
 __all__ = ["explanation_json", "student_backward_json", "student_backward_text"]
@@ -18,12 +18,12 @@ WORDS = {1: "One reading fits", 2: "Two readings fit", 3: "Three readings fit"}
 def student_backward_text(r: StudentBackward) -> str:
     """Plain text, in the notes' order: forward pass, local gradients, backward pass; then
     the student's work beside the right one and where the two part."""
-    at = ", ".join(f"{n}={_num(v)}" for n, v in r.point)
+    at = ", ".join(f"{n}={number_text(v)}" for n, v in r.point)
     whose = "your local gradients" if r.mode == "local" else "your answer"
     out = [f"{r.problem}: {r.label} at {at}, with {whose}", ""]
     if r.forward:
         out.append("Forward pass")
-        out += _grid([[f"{n} = {f}", f"= {_num(v)}"] for n, f, v in r.forward])
+        out += _grid([[f"{n} = {f}", f"= {number_text(v)}"] for n, f, v in r.forward])
         out.append("")
     out += _local_lines(r) if r.mode == "local" else _answer_lines(r)
     return "\n".join(out).rstrip("\n") + "\n"
@@ -35,11 +35,11 @@ def _local_lines(r: StudentBackward) -> list[str]:
     rows = [["", "right", "", "yours", "", ""]]
     for e in shown:
         mine = ["(right one used)", ""] if e.yours is None else \
-            [e.yours, f"= {_num(e.your_value)}" if e.your_value is not None else ""]
+            [e.yours, f"= {number_text(e.your_value)}" if e.your_value is not None else ""]
         note: str = e.status if e.yours is not None else ""
         if not e.on_path:
             note = f"{note}, off the path to {r.wrt}" if note else f"off the path to {r.wrt}"
-        rows.append([e.name, e.right, f"= {_num(e.right_value)}", *mine, note])
+        rows.append([e.name, e.right, f"= {number_text(e.right_value)}", *mine, note])
     out += _grid(rows)
     out += ["", "Backward pass (chain rule), at the point"]
     rows = [["", "right", "yours", ""]]
@@ -66,8 +66,8 @@ def _local_verdict(r: StudentBackward) -> list[str]:
     last = r.backward[-1] if r.backward else None
     result = ""
     if last is not None and last.your_value is not None:
-        result = (f" Your backward pass gives {r.label} = {_num(last.your_value)} here; "
-                  f"the right one is {_num(last.right_value)}.")
+        result = (f" Your backward pass gives {r.label} = {number_text(last.your_value)} here; "
+                  f"the right one is {number_text(last.right_value)}.")
     first = r.first_wrong
     if first is None:
         wrong = [e for e in r.edges if e.status == "wrong"]
@@ -87,12 +87,12 @@ def _local_verdict(r: StudentBackward) -> list[str]:
 
 
 def _wrong(e: EdgeRow) -> str:
-    mine = _num(e.your_value) if e.your_value is not None else "?"
+    mine = number_text(e.your_value) if e.your_value is not None else "?"
     text = (f"You wrote {e.yours} (= {mine} here); the right local gradient is {e.right} "
-            f"(= {_num(e.right_value)} here)")
+            f"(= {number_text(e.right_value)} here)")
     if e.slip:
         text += f"; yours is {e.slip}"
-    if mine == _num(e.right_value):
+    if mine == number_text(e.right_value):
         text += ": the right number at this point, but not the right formula (at other points they differ)"
     return text
 
@@ -101,8 +101,8 @@ def _products(terms: tuple[tuple[str, sympy.Expr, sympy.Expr], ...],
               value: sympy.Expr | None) -> str:
     if value is None:
         return ""
-    products = " + ".join(f"{_num(up)} * {_num(loc)}" for _, up, loc in terms)
-    return f"= {products} = {_num(value)}" if products else f"= {_num(value)}"
+    products = " + ".join(f"{number_text(up)} * {number_text(loc)}" for _, up, loc in terms)
+    return f"= {products} = {number_text(value)}" if products else f"= {number_text(value)}"
 
 
 def _answer_lines(r: StudentBackward) -> list[str]:
@@ -110,7 +110,7 @@ def _answer_lines(r: StudentBackward) -> list[str]:
     edges = [e for e in r.edges if e.on_path]
     if edges:
         out.append(f"Local gradients, from {r.output} back to {r.wrt}")
-        out += _grid([[f"{e.name} = {e.right}", f"= {_num(e.right_value)}"] for e in edges])
+        out += _grid([[f"{e.name} = {e.right}", f"= {number_text(e.right_value)}"] for e in edges])
         out.append("")
     marks = _marks(r)
     if r.backward:
@@ -124,8 +124,8 @@ def _answer_lines(r: StudentBackward) -> list[str]:
         out.append("")
     out.append("Your answer beside the right one")
     # explain's last line: the teacher's reference, else a readable rewriting (readable.py).
-    right = "" if r.right_result is None else f"{r.right_result[0]} = {_num(r.right_result[1])}"
-    mine = r.answer if r.answer_value is None else f"{r.answer} = {_num(r.answer_value)}"
+    right = "" if r.right_result is None else f"{r.right_result[0]} = {number_text(r.right_result[1])}"
+    mine = r.answer if r.answer_value is None else f"{r.answer} = {number_text(r.answer_value)}"
     out += _grid([["", "right", "yours"], [r.label, right, str(mine)]])
     verdict = f"{r.verdict} ({r.diagnosis})" if r.diagnosis else r.verdict
     out += ["", f"Verdict: {verdict}. {r.feedback}".rstrip()]
@@ -196,7 +196,7 @@ def student_backward_json(r: StudentBackward) -> str:
 def explanation_json(e: Explanation) -> str:
     """An explanation as JSON: the forward pass, local gradients, backward pass, result."""
     def value(v: sympy.Expr) -> float | str:
-        shown = _num(v)
+        shown = number_text(v)
         try:
             return float(shown)
         except ValueError:
