@@ -59,7 +59,7 @@ class Reference:
     labels: tuple[tuple[tuple[str, float], ...], ...]
     shown: tuple[str, ...]
     expected: str
-    truth_full: sympy.Expr | None  # None: too large to build (see Target.closed_form)
+    truth_full: sympy.Expr | None  # None: too large to build (Target.closed_form), or a value question
     truth_symbols: frozenset[str]
     truth_poly: bool
     names: dict[str, sympy.Expr]
@@ -133,7 +133,11 @@ def _build(problem: Problem, question: Question, seed: int, n: int) -> Reference
     exprs = (exact_truth, exact_function)
     pts, given_used, notes = _sample(problem, target, tape, seed, max(n, 1), exprs, symbols,
                                      program)
-    full = raw_derivative(problem, target)  # a stage the question is asked about expanded too
+    # The closed form (a stage the question is asked about expanded too) is what a formula
+    # question shows, proves against and diagnoses with; a value question's answer is one
+    # number, compared with the compiled truth (building it was most of the 10-step RNN's
+    # value questions: 0.06-0.35 s each).
+    full = raw_derivative(problem, target) if question.kind != "value" else None
     found: tuple[Switch, ...] = ()
     pieces = 0
     if question.kind != "value":
