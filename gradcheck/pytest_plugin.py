@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -147,7 +147,10 @@ class _ProblemItem(pytest.Item):
     @property
     def where(self) -> str:
         """The problem file as pytest shows it (relative to where pytest was started)."""
-        return self.config.cwd_relative_nodeid(self.nodeid).split("::")[0]
+        # pytest 9.2 types node ids as NodeId (not str): the call is typed loosely so that
+        # this checks under every pytest the package allows.
+        relative: Any = cast(Any, self.config).cwd_relative_nodeid(self.nodeid)
+        return str(relative).split("::")[0]
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str:
