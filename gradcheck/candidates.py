@@ -187,7 +187,7 @@ def _missing_factors(problem: Problem, question: Question) -> list[tuple[str, st
         units: list[tuple[int, str, sympy.Expr]] = []
         for i, (a, b, g) in enumerate(edges):
             if (a, b) not in splits:
-                splits[(a, b)] = _split_edge(exprs.get(a), a, b)
+                splits[(a, b)] = split_edge(exprs.get(a), a, b)
             parts = splits[(a, b)] or [(f"d {a} / d {b}", g)]
             units.extend((i, text, expr) for text, expr in parts)
         if len(units) > MAX_UNITS:
@@ -238,8 +238,8 @@ def _unit_labels(subset: tuple[tuple[int, str, sympy.Expr], ...],
 
 
 @lru_cache(maxsize=4096)
-def _split_edge(expr: sympy.Expr | None, stage: str,
-                name: str) -> list[tuple[str, sympy.Expr]]:
+def split_edge(expr: sympy.Expr | None, stage: str,
+               name: str) -> list[tuple[str, sympy.Expr]]:
     """d stage / d name as (d stage / d (u), d (u) / d name) for the smallest compound u
     holding every use of ``name`` (tanh(w1*x): u = w1*x), when both parts vary; else []."""
     if expr is None:

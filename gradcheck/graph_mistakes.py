@@ -117,7 +117,7 @@ def _function_of(e: sympy.Expr) -> tuple[str, sympy.Expr] | None:
     return None
 
 
-def _sites(expr: sympy.Expr, var: sympy.Symbol) -> list[tuple[sympy.Expr, str, sympy.Expr]]:
+def activation_sites(expr: sympy.Expr, var: sympy.Symbol) -> list[tuple[sympy.Expr, str, sympy.Expr]]:
     """Sub-expressions f(u) of ``expr`` with u depending on ``var``: (f(u), name, u)."""
     found: dict[sympy.Expr, tuple[sympy.Expr, str, sympy.Expr]] = {}
     for e in sympy.preorder_traversal(expr):
@@ -147,7 +147,7 @@ def mutated_derivatives(expr: sympy.Expr, var: sympy.Symbol
     occurrence slipped the same way, as a student who misremembers tanh' does everywhere).
     """
     found = []
-    sites = [(e, name, u) for e, name, u in _sites(expr, var) if name != "power"]
+    sites = [(e, name, u) for e, name, u in activation_sites(expr, var) if name != "power"]
     for mutation in MUTATIONS:
         mine = [(e, u) for e, name, u in sites if name == mutation.function]
         if not mine:
@@ -471,7 +471,7 @@ def _slips(expr: sympy.Expr, var: sympy.Symbol) -> tuple[tuple[str, str, str, st
     every question whose paths go through it."""
     local = differentiate(expr, var)
     found = []
-    for site, function, arg in _sites(expr, var):
+    for site, function, arg in activation_sites(expr, var):
         slips: list[tuple[str, sympy.Expr, str]] = []
         if function == "power":
             slips += [("edge", w, says) for w, says in _power_slips(arg, site.exp)]

@@ -19,7 +19,7 @@ import numpy as np
 import sympy
 
 from gradcheck import graph_mistakes
-from gradcheck.candidates import _split_edge  # one edge's local gradient as its two chain-rule parts
+from gradcheck.candidates import split_edge  # one edge's local gradient as its two chain-rule parts
 from gradcheck.derivation import LocalGradient, adjoint_program, derive_question, expand, needed
 from gradcheck.diagnosis import fraction_text
 from gradcheck.errors import GradcheckError, UsageError
@@ -121,7 +121,7 @@ def edge_slip(problem: Problem, g: LocalGradient, grads: Sequence[LocalGradient]
                     f"respect to the other input {h.input}", h.expr)
                    for h in grads if h.stage == g.stage and h.input != g.input]
     rules = len(candidates)
-    for site, function, arg in graph_mistakes._sites(stage.expr, var):
+    for site, function, arg in graph_mistakes.activation_sites(stage.expr, var):
         if function == "power":
             slips = [w for w in graph_mistakes._power_slips(arg, site.exp)]
         else:
@@ -226,7 +226,7 @@ def _chainanswer_readings(problem: Problem, question: Question, graph: Between,
         # function to a compound of its input (tanh(w*h + u*x): 1 - tanh^2 or the w).
         # A constant factor left out (a 2, a -1) is the grader's factor or sign: not here.
         variants = [] if g.expr.is_number else [(sympy.Integer(1), f"{edge} = {sympy.sstr(g.expr)}")]
-        parts = _split_edge(problem.stage(g.stage).expr, g.stage, g.input)
+        parts = split_edge(problem.stage(g.stage).expr, g.stage, g.input)
         for j, (label, part) in enumerate(parts):
             if not part.is_number:
                 variants.append((parts[1 - j][1], f"{label} = {sympy.sstr(part)}, one factor of {edge}"))

@@ -545,12 +545,12 @@ def _mutated_row(expr: sympy.Expr, variables: list[sympy.Symbol]) -> list[dict[i
     d body / d v + sum of d body / d s * wrong * d u / d v), with what does not depend on v
     derived once: d body / d s per set of sites, d body / d v per function, not per mutation.
     """
-    from gradcheck.graph_mistakes import MUTATIONS, _sites
+    from gradcheck.graph_mistakes import MUTATIONS, activation_sites
 
     bodies: dict[tuple[sympy.Expr, ...], tuple[list[sympy.Dummy], sympy.Expr, list[sympy.Expr]]] = {}
     rows = []
     for v in variables:
-        sites = [(e, name, u) for e, name, u in _sites(expr, v) if name != "power"]
+        sites = [(e, name, u) for e, name, u in activation_sites(expr, v) if name != "power"]
         found: dict[int, sympy.Expr] = {}
         for function in dict.fromkeys(m.function for m in MUTATIONS):
             mine = [(e, u) for e, name, u in sites if name == function]

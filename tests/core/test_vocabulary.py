@@ -99,7 +99,7 @@ def test_each_function_of_the_vocabulary_checks_on_numpy(write_problem, of: str,
 
 
 # Student limits stay strict (an exponent of 6000 is over max_exponent); a wrong Piecewise
-# answer crashes grading's diagnosis (_split_edge), a bug issue 8 lists for the grading work.
+# answer crashes grading's diagnosis (split_edge), a bug issue 8 lists for the grading work.
 STUDENT_VOCABULARY = [v for v in VOCABULARY if v[0] != "big-exponent"]
 
 
