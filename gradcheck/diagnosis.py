@@ -107,14 +107,12 @@ def agrees(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> b
     >>> agrees(np.array([1.0, np.nan]), np.array([1.0 + 1e-9, 2.0]), 1e-6, 1e-9)
     True
     """
-    close = np.abs(got - expected) <= rtol * np.maximum(np.abs(expected), atol / rtol)
-    both = np.isfinite(got) & np.isfinite(expected)
-    return bool(both.any() and (close | ~both).all())
+    return bool(_agreeing(np.atleast_1d(got), np.atleast_1d(expected), rtol, atol))
 
 
 def _agreeing(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> np.ndarray:
-    """``agrees`` for each row at once (``got`` or ``expected`` one row per candidate):
-    the same elementwise arithmetic, so the same answer, without a numpy call per row."""
+    """``agrees`` for each row at once (``got`` or ``expected`` one row per candidate),
+    without a numpy call per row; ``agrees`` is this for one row."""
     close = np.abs(got - expected) <= rtol * np.maximum(np.abs(expected), atol / rtol)
     both = np.isfinite(got) & np.isfinite(expected)
     return np.asarray(both.any(axis=-1) & (close | ~both).all(axis=-1))
